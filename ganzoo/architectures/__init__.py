@@ -1,0 +1,1 @@
+"""Architecture plugins, one file per family (entry-point group ``ganzoo.architectures``)."""

@@ -1,0 +1,37 @@
+"""Building blocks shared by architecture families."""
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from ..errors import ConfigError
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Weights from N(0, 0.02), batch-norm scales from N(1, 0.02): the DCGAN paper's init."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+def pyramid_plan(image_size: int, family: str) -> tuple[int, int]:
+    """(base size, number of 2x up/down-sampling stages) for 28, 32 or 64 px images.
+
+    28 px grows from 7x7 (MNIST-style); powers of two from 4x4.
+    """
+    for base in (4, 7):
+        stages = math.log2(image_size / base) if image_size >= base else -1
+        if stages >= 1 and stages.is_integer():
+            return base, int(stages)
+    raise ConfigError(f"{family} supports image sizes 4*2^k or 7*2^k (e.g. 28, 32, 64), got {image_size}")
+
+
+def positive(name: str, value: int | float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")

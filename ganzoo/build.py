@@ -1,0 +1,110 @@
+"""Building plugins from names and typed arguments, and refusing incompatible combinations early."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from . import args as typed_args
+from . import registry
+from .contracts import GANModel, Loss, Trick
+from .data.base import DataSpec, DatasetPlugin
+from .errors import ConfigError, GanzooError, IncompatibleError
+
+
+@dataclass
+class PluginSpec:
+    """A plugin by name with its constructor arguments (as in config.json)."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self, kind: registry.Registry) -> dict[str, Any]:
+        entry = kind.entry(self.name)
+        return {
+            "name": self.name,
+            "args": typed_args.jsonable(self.args),
+            "distribution": entry.distribution,
+            "version": entry.version,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "PluginSpec":
+        return cls(str(data["name"]), dict(data.get("args") or {}))
+
+
+def instantiate(kind: registry.Registry, spec: PluginSpec, fill: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Construct a plugin; returns it with every constructor argument it was built with."""
+    cls = kind.get(spec.name)
+    owner = f"{kind.kind} {spec.name!r}"
+    given = typed_args.coerce(cls, spec.args, owner=owner)
+    params = typed_args.parameters(cls)
+    for key, value in (fill or {}).items():
+        if key in params and key not in given:
+            given[key] = value
+    try:
+        obj = cls(**given)
+    except GanzooError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{owner}: {exc}") from exc
+    resolved = {**typed_args.defaults(cls), **given}
+    return obj, resolved
+
+
+def check_compatible(arch: str, loss: str | None, tricks: list[str], data: DataSpec | None, dataset: str = "") -> None:
+    """Refuse a combination before the first step, naming both sides of every mismatch."""
+    arch_cls = registry.architectures.get(arch)
+    data_caps = data.provides if data is not None else frozenset()
+    if data is not None:
+        missing = arch_cls.requires - data.provides
+        if missing:
+            raise IncompatibleError(
+                f"architecture {arch!r} needs a dataset with {', '.join(sorted(missing))}, "
+                f"but dataset {dataset!r} provides {', '.join(sorted(data.provides)) or 'nothing'}"
+            )
+    offered = arch_cls.provides | data_caps
+    loss_cls = registry.losses.get(loss) if loss else None
+    if loss_cls is not None:
+        missing = loss_cls.requires - offered
+        if missing:
+            raise IncompatibleError(
+                f"loss {loss!r} needs an architecture that provides {', '.join(sorted(missing))}; "
+                f"architecture {arch!r} provides {', '.join(sorted(arch_cls.provides)) or 'nothing of the kind'}"
+            )
+    for name in tricks:
+        trick_cls = registry.tricks.get(name)
+        missing = trick_cls.requires - offered
+        if missing:
+            raise IncompatibleError(
+                f"trick {name!r} needs {', '.join(sorted(missing))}, which architecture {arch!r}"
+                f"{f' with dataset {dataset!r}' if dataset else ''} does not provide"
+            )
+        if loss_cls is not None:
+            missing = trick_cls.requires_loss - loss_cls.provides
+            if missing:
+                raise IncompatibleError(
+                    f"trick {name!r} needs a loss with {', '.join(sorted(missing))}; loss {loss!r} has none"
+                )
+
+
+def build_dataset(spec: PluginSpec) -> tuple[DatasetPlugin, dict[str, Any]]:
+    return instantiate(registry.datasets, spec)
+
+
+def build_model(
+    arch: PluginSpec, tricks: list[PluginSpec], data: DataSpec | None, loss: Loss | None = None
+) -> tuple[GANModel, dict[str, Any], list[Trick], list[dict[str, Any]]]:
+    """The architecture with its tricks attached; ``data`` fills shape arguments when given."""
+    fill = data.architecture_defaults() if data is not None else {}
+    model, arch_args = instantiate(registry.architectures, arch, fill)
+    built_tricks, trick_args = [], []
+    for spec in tricks:
+        trick, resolved = instantiate(registry.tricks, spec)
+        trick.attach(model, loss)
+        built_tricks.append(trick)
+        trick_args.append(resolved)
+    return model, arch_args, built_tricks, trick_args
+
+
+def build_loss(spec: PluginSpec) -> tuple[Loss, dict[str, Any]]:
+    return instantiate(registry.losses, spec)

@@ -1,0 +1,44 @@
+"""``ganzoo sample``: a sample grid from a run directory or a pretrained model."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+
+
+def load_any(source: str, *, ema: bool = True, device: str = "cpu"):
+    """A run directory (it has checkpoints/) or anything ``ganzoo.load`` accepts."""
+    from ..pretrained import from_run
+
+    path = Path(source)
+    if (path / "checkpoints").is_dir():
+        return from_run(path, ema=ema, device=device)
+    try:
+        from ..hub import load
+    except ImportError:
+        raise ConfigError(f"{source} is not a run directory (no checkpoints/ inside)") from None
+    return load(source, device=device)
+
+
+@click.command("sample")
+@click.argument("source")
+@click.option("-n", "--n", "n", default=64, show_default=True, type=click.IntRange(1, 10_000), help="Number of samples.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--labels", default=None, help="Class labels for a conditional model: one int, or a comma list of n ints.")
+@click.option("--out", default="samples.png", show_default=True, type=click.Path(dir_okay=False), help="PNG to write.")
+@click.option("--raw", is_flag=True, help="Use the raw generator weights instead of the EMA average.")
+@click.option("--device", default="cpu", show_default=True)
+def command(source: str, n: int, seed: int, labels: str | None, out: str, raw: bool, device: str) -> None:
+    """Write a grid of N samples from SOURCE: a run directory, a model folder, a zoo model name or a Hub repo id."""
+    G = load_any(source, ema=not raw, device=device)
+    parsed = None
+    if labels is not None:
+        try:
+            values = [int(v) for v in labels.split(",")]
+        except ValueError:
+            raise ConfigError(f"--labels expects integers, got {labels!r}") from None
+        parsed = values[0] if len(values) == 1 else values
+    path = G.save_grid(out, n=n, seed=seed, labels=parsed)
+    click.echo(f"wrote {n} samples to {path}")

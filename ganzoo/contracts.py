@@ -1,0 +1,311 @@
+"""The plugin contracts: what an architecture, a loss and a trick must provide.
+
+A GAN in ganzoo is an **architecture** (a :class:`GANModel`: generator, discriminator and, where the
+family needs them, more networks) trained by a **loss** (:class:`Loss`) with any number of
+**tricks** (:class:`Trick`: regularizers and training options). All three are ``nn.Module``
+subclasses whose typed constructor arguments *are* their configuration: the engine records those
+arguments in ``config.json`` and calls the constructor again to rebuild the model.
+
+One training step of the engine, for every combination::
+
+    views = model.views(batch, z)        # what D sees as real and as fake (a DInput each)
+    real, fake = model.critic(views.real), model.critic(views.fake)
+    loss.d_loss(real, fake) + penalties + model.aux_losses("d", ...)   -> discriminator step
+    loss.g_loss(real?, fake) + penalties + model.aux_losses("g", ...)  -> generator step
+
+Families that need more than an image and a score (class labels, a Q head, an encoder, a pyramid)
+express it through ``DInput`` fields, ``DOut.extras`` and ``aux_losses``; the loop never branches
+on the variant.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar, Iterable, Literal, Sequence
+
+import torch
+from torch import Tensor, nn
+
+Side = Literal["d", "g"]
+Samples = Tensor | tuple[Tensor, ...]
+
+# Capabilities a dataset can provide and an architecture can require.
+IMAGES, POINTS, LABELS = "images", "points", "labels"
+
+
+@dataclass
+class Batch:
+    """A batch from a dataset: samples scaled to [-1, 1], and class labels when it has them."""
+
+    x: Tensor
+    y: Tensor | None = None
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> "Batch":
+        return Batch(
+            self.x.to(device, non_blocking=non_blocking),
+            None if self.y is None else self.y.to(device, non_blocking=non_blocking),
+        )
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass
+class DInput:
+    """What the discriminator sees for one side of the game.
+
+    ``x`` (and ``z`` where present) are the *samples*: penalties interpolate and differentiate them.
+    ``y`` and ``cond`` are conditioning and are held fixed by penalties and input tricks.
+    """
+
+    x: Samples  # an image, a point, a latent (AAE), or a tuple of pyramid levels (LAPGAN)
+    z: Tensor | None = None  # the latent paired with x (BiGAN / ALI)
+    y: Tensor | None = None  # class labels for a conditional discriminator
+    cond: Samples | None = None  # other conditioning, e.g. LAPGAN's upsampled coarse image
+
+    @property
+    def batch_size(self) -> int:
+        first = self.x[0] if isinstance(self.x, tuple) else self.x
+        return first.shape[0]
+
+    def samples(self) -> list[Tensor]:
+        """The differentiable sample tensors, in a fixed order."""
+        parts = list(self.x) if isinstance(self.x, tuple) else [self.x]
+        if self.z is not None:
+            parts.append(self.z)
+        return parts
+
+    def with_samples(self, parts: Sequence[Tensor]) -> "DInput":
+        """A copy with the sample tensors replaced (inverse of :meth:`samples`)."""
+        parts = list(parts)
+        z = parts.pop() if self.z is not None else None
+        x: Samples = tuple(parts) if isinstance(self.x, tuple) else parts[0]
+        return replace(self, x=x, z=z)
+
+    def detach(self) -> "DInput":
+        return self.with_samples([p.detach() for p in self.samples()])
+
+
+@dataclass
+class DOut:
+    """The discriminator's verdict on a batch.
+
+    ``score`` is the raw critic output per sample (a logit for the log-loss family, an energy for
+    BEGAN). ``features`` are the penultimate features (feature matching reads them); ``extras``
+    carries whatever heads a family adds (InfoGAN's Q head, ACGAN's class logits).
+    """
+
+    score: Tensor
+    features: Tensor | None = None
+    extras: dict[str, Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class Views:
+    """Both sides of one step, plus whatever the family's auxiliary losses need (codes, latents)."""
+
+    real: DInput
+    fake: DInput
+    aux: dict[str, Any] = field(default_factory=dict)
+    # True when the real view depends on generator-side parameters (BiGAN's E(x), AAE's E(x)):
+    # then the generator step scores the real side too.
+    real_depends_on_generator: bool = False
+
+
+@dataclass(frozen=True)
+class TrainDefaults:
+    """Optimizer and schedule hints from a paper; ``None`` leaves the choice to the next layer.
+
+    Precedence, lowest first: ganzoo's defaults, the architecture's, the loss's, the user's.
+    """
+
+    optimizer: Literal["adam", "rmsprop", "sgd"] | None = None
+    lr_g: float | None = None
+    lr_d: float | None = None
+    betas: tuple[float, float] | None = None
+    n_critic: int | None = None
+
+    def over(self, base: "TrainDefaults") -> "TrainDefaults":
+        """These defaults laid over ``base``: fields set here win."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return replace(base, **{k: v for k, v in values.items() if v is not None})
+
+
+GANZOO_DEFAULTS = TrainDefaults(optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), n_critic=1)
+
+
+class Generator(nn.Module):
+    """A generator: latent (and labels) in, sample out. This is what ``ganzoo.load`` returns inside.
+
+    Subclasses set ``latent_dim`` (and ``num_classes`` when conditional) and implement ``forward``.
+    A family with structured latents (InfoGAN's codes) overrides :meth:`sample_latent`.
+    """
+
+    latent_dim: int
+    num_classes: int = 0
+
+    def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor:
+        device = device if device is not None else _device_of(self)
+        return torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(device)
+
+    def sample_labels(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor | None:
+        if not self.num_classes:
+            return None
+        device = device if device is not None else _device_of(self)
+        return torch.randint(self.num_classes, (n,), generator=generator).to(device)
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Discriminator(nn.Module):
+    """A discriminator split into ``features`` and ``head``.
+
+    Tricks that act on the penultimate features (minibatch discrimination, minibatch standard
+    deviation, dropout) append modules to ``feature_transforms``; the split is what lets them work
+    with every architecture.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.feature_transforms = nn.ModuleList()
+
+    def features(self, inp: DInput) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def head(self, h: Tensor, inp: DInput) -> DOut:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, inp: DInput) -> DOut:
+        h = self.features(inp)
+        raw = h
+        for transform in self.feature_transforms:
+            h = transform(h)
+        out = self.head(h, inp)
+        if out.features is None:
+            out.features = raw
+        return out
+
+
+class GANModel(nn.Module):
+    """An architecture plugin: builds the networks of one GAN family from typed arguments.
+
+    Constructor arguments named ``image_size``, ``channels``, ``num_classes`` or ``data_dim`` are
+    filled from the dataset when the user does not give them. ``requires`` lists what the dataset
+    must provide (``images``, ``points``, ``labels``); ``provides`` lists capabilities that losses
+    and tricks may require (e.g. ``conditional``, ``q_head``, ``encoder``).
+    """
+
+    requires: ClassVar[frozenset[str]] = frozenset()
+    provides: ClassVar[frozenset[str]] = frozenset()
+    train_defaults: ClassVar[TrainDefaults] = TrainDefaults()
+    paper: ClassVar[str] = ""
+
+    generator: Generator
+    discriminator: Discriminator
+
+    def g_parameters(self) -> Iterable[nn.Parameter]:
+        """Parameters the generator optimizer updates (an encoder joins them in BiGAN and AAE)."""
+        return self.generator.parameters()
+
+    def d_parameters(self) -> Iterable[nn.Parameter]:
+        return self.discriminator.parameters()
+
+    def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        return self.generator.sample_latent(n, generator=generator)
+
+    def views(self, batch: Batch, z: Tensor) -> Views:
+        """Real and fake inputs of the discriminator; the default is the plain (conditional) GAN."""
+        y = batch.y if self.generator.num_classes else None
+        return Views(real=DInput(batch.x, y=y), fake=DInput(self.generator(z, y), y=y), aux={"z": z})
+
+    def critic(self, inp: DInput) -> DOut:
+        return self.discriminator(inp)
+
+    def aux_losses(self, side: Side, views: Views, real: DOut | None, fake: DOut) -> dict[str, Tensor]:
+        """Family-specific terms added to a side's loss (InfoGAN's mutual information, AAE's
+        reconstruction, ACGAN's class loss). Keys are logged."""
+        return {}
+
+
+class Loss(nn.Module):
+    """A loss plugin: the adversarial objective of both players.
+
+    ``g_loss`` receives ``real=None`` unless ``g_uses_real`` is set or the architecture's real view
+    depends on the generator (then a loss should include its real-side term, e.g. BiGAN's
+    encoder is trained through it). State that must survive a resume (BEGAN's k_t) lives in
+    buffers, so it rides in the checkpoint.
+    """
+
+    requires: ClassVar[frozenset[str]] = frozenset()  # architecture capabilities needed
+    provides: ClassVar[frozenset[str]] = frozenset()  # loss capabilities tricks may need
+    train_defaults: ClassVar[TrainDefaults] = TrainDefaults()
+    g_uses_real: ClassVar[bool] = False
+    paper: ClassVar[str] = ""
+
+    def d_loss(self, real: DOut, fake: DOut) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def g_loss(self, real: DOut | None, fake: DOut) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def penalty(self, ctx: "PenaltyContext") -> Tensor | None:
+        """A discriminator-side penalty that is part of the loss's definition (WGAN-GP, DRAGAN)."""
+        return None
+
+    def after_d_step(self, model: GANModel) -> None:
+        """Called after each discriminator update (WGAN's weight clipping)."""
+
+    def end_step(self, real: DOut, fake: DOut) -> dict[str, float]:
+        """Called once per training step with the last discriminator-step outputs (detached);
+        update state here (BEGAN's k_t) and return values worth logging."""
+        return {}
+
+
+@dataclass
+class PenaltyContext:
+    """Everything a penalty may need about the current discriminator or generator step."""
+
+    model: GANModel
+    views: Views
+    real: DOut | None
+    fake: DOut
+    step: int
+
+
+class Trick(nn.Module):
+    """A composable regularizer or training option (spectral norm, R1, DiffAugment, ...).
+
+    ``requires`` names architecture/dataset capabilities, ``requires_loss`` loss capabilities; a
+    combination that lacks one is refused before training starts. ``attach`` may modify the
+    networks in place (it runs before the optimizers are built, and again when a saved model is
+    rebuilt, so weights load into the same structure).
+    """
+
+    requires: ClassVar[frozenset[str]] = frozenset()
+    requires_loss: ClassVar[frozenset[str]] = frozenset()
+    g_uses_real: ClassVar[bool] = False
+    paper: ClassVar[str] = ""
+
+    def attach(self, model: GANModel, loss: Loss | None) -> None:
+        """Modify networks or the loss in place; ``loss`` is None when rebuilding for sampling."""
+
+    def d_input(self, inp: DInput, step: int) -> DInput:
+        """Transform what the discriminator sees (applied to the real and the fake side alike)."""
+        return inp
+
+    def d_penalty(self, ctx: PenaltyContext) -> Tensor | None:
+        return None
+
+    def g_penalty(self, ctx: PenaltyContext) -> Tensor | None:
+        return None
+
+    def end_step(self, model: GANModel, stats: dict[str, float]) -> dict[str, float]:
+        return {}
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    for tensor in module.parameters():
+        return tensor.device
+    for tensor in module.buffers():
+        return tensor.device
+    return torch.device("cpu")

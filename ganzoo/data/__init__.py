@@ -1,0 +1,1 @@
+"""Dataset plugins (entry-point group ``ganzoo.datasets``) and the batch source the engine reads."""

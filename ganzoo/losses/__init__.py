@@ -1,0 +1,1 @@
+"""Loss plugins, one file per family (entry-point group ``ganzoo.losses``)."""

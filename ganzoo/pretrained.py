@@ -1,0 +1,197 @@
+"""A trained generator, ready to sample: what ``ganzoo.load`` and ``ganzoo sample`` return.
+
+A model is rebuilt from its ``config.json`` through the registry (so a missing plugin is named,
+with the package that provides it), then its weights are loaded strictly from safetensors.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+
+from . import registry
+from .build import PluginSpec, build_model
+from .contracts import GANModel, Generator
+from .engine import checkpoint
+from .engine.grids import image_grid, save_samples, to_uint8
+from .engine.trainer import load_strict
+from .errors import CheckpointError, ConfigError, PluginLoadError, UnknownPluginError
+from .safeio import read_json
+
+
+def _require_plugin(kind: registry.Registry, section: dict[str, Any]) -> None:
+    """Turn an unknown plugin into 'install the package that provides it'."""
+    name = section.get("name")
+    if name in kind:
+        return
+    dist = section.get("distribution")
+    version = section.get("version")
+    hint = f"pip install '{dist}=={version}'" if dist and dist != "ganzoo" else "upgrade ganzoo"
+    raise UnknownPluginError(f"this model needs {kind.kind} {name!r} from {dist or 'an unknown package'}, which is not installed; {hint}")
+
+
+def rebuild_model(config: dict[str, Any]) -> GANModel:
+    """The architecture (with its tricks attached) described by a config.json, untrained."""
+    try:
+        arch = config["architecture"]
+        tricks = config.get("tricks") or []
+    except (KeyError, TypeError):
+        raise CheckpointError("config.json has no 'architecture' section; it was not written by ganzoo") from None
+    _require_plugin(registry.architectures, arch)
+    for trick in tricks:
+        _require_plugin(registry.tricks, trick)
+    model, _, _, _ = build_model(PluginSpec.from_json(arch), [PluginSpec.from_json(t) for t in tricks], None)
+    return model
+
+
+def _sections(weights: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
+    return {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+
+
+class PretrainedGenerator:
+    """A generator in eval mode with the calls its users expect.
+
+    ``sample(n, seed=..., labels=...)`` returns images (or points) in [-1, 1]; ``interpolate``
+    walks between latents; ``to_pil`` and ``save_grid`` turn samples into pictures.
+    """
+
+    def __init__(self, generator: Generator, config: dict[str, Any], model: GANModel | None = None) -> None:
+        self.generator = generator.eval().requires_grad_(False)
+        self.config = config
+        self.model = model  # the whole architecture (discriminator, encoder) when loaded with it
+
+    # -- properties --------------------------------------------------------------------------
+    @property
+    def latent_dim(self) -> int:
+        return self.generator.latent_dim
+
+    @property
+    def num_classes(self) -> int:
+        return self.generator.num_classes
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.generator.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.generator.parameters()).dtype
+
+    @property
+    def discriminator(self) -> Any:
+        if self.model is None:
+            raise ConfigError("this generator was loaded without its discriminator; load it with discriminator=True")
+        return self.model.discriminator
+
+    def to(self, device: Any = None, dtype: torch.dtype | None = None) -> "PretrainedGenerator":
+        self.generator.to(device=device, dtype=dtype)
+        if self.model is not None:
+            self.model.to(device=device, dtype=dtype)
+        return self
+
+    # -- sampling ----------------------------------------------------------------------------
+    def latents(self, n: int, seed: int | None = None) -> Tensor:
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        return self.generator.sample_latent(n, generator=g, device=self.device).to(self.dtype)
+
+    def _labels(self, n: int, labels: int | Sequence[int] | Tensor | None, seed: int | None) -> Tensor | None:
+        if not self.num_classes:
+            if labels is not None:
+                raise ConfigError("this generator is unconditional; do not pass labels")
+            return None
+        if labels is None:
+            g = torch.Generator().manual_seed(seed + 1) if seed is not None else None
+            return torch.randint(self.num_classes, (n,), generator=g).to(self.device)
+        y = torch.as_tensor([labels] * n if isinstance(labels, int) else labels, dtype=torch.long).flatten()
+        if y.numel() != n:
+            raise ConfigError(f"got {y.numel()} labels for {n} samples")
+        if int(y.min()) < 0 or int(y.max()) >= self.num_classes:
+            raise ConfigError(f"labels must be in [0, {self.num_classes - 1}]")
+        return y.to(self.device)
+
+    @torch.no_grad()
+    def __call__(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.generator(z.to(self.device, self.dtype), labels)
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, seed: int | None = None, labels: int | Sequence[int] | Tensor | None = None, batch_size: int = 256
+    ) -> Tensor:
+        """``n`` samples in [-1, 1]; the same ``seed`` always gives the same samples."""
+        if n <= 0:
+            raise ConfigError(f"n must be positive, got {n}")
+        z = self.latents(n, seed)
+        y = self._labels(n, labels, seed)
+        chunks = [
+            self.generator(z[i : i + batch_size], None if y is None else y[i : i + batch_size]).float()
+            for i in range(0, n, batch_size)
+        ]
+        return torch.cat(chunks)
+
+    @torch.no_grad()
+    def interpolate(
+        self, start: int | Tensor = 0, end: int | Tensor = 1, steps: int = 8, *, spherical: bool = True, labels: Any = None
+    ) -> Tensor:
+        """Samples along a path from one latent to another (seeds or tensors); slerp by default,
+        since Gaussian latents concentrate near a sphere (White 2016)."""
+        if steps < 2:
+            raise ConfigError("interpolate needs at least 2 steps")
+        a = self.latents(1, start)[0] if isinstance(start, int) else start.to(self.device, self.dtype)
+        b = self.latents(1, end)[0] if isinstance(end, int) else end.to(self.device, self.dtype)
+        t = torch.linspace(0, 1, steps, device=self.device, dtype=self.dtype)[:, None]
+        if spherical:
+            omega = torch.arccos(torch.clamp(torch.dot(a / a.norm(), b / b.norm()), -1, 1))
+            if float(omega) < 1e-6:
+                path = (1 - t) * a + t * b
+            else:
+                path = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+        else:
+            path = (1 - t) * a + t * b
+        y = self._labels(steps, labels, 0) if self.num_classes else None
+        return self.generator(path, y).float()
+
+    # -- pictures ----------------------------------------------------------------------------
+    @staticmethod
+    def to_pil(samples: Tensor, grid: bool = False, nrow: int | None = None) -> Any:
+        """PIL images of samples in [-1, 1] (one per sample, or a single grid)."""
+        from PIL import Image
+
+        if grid:
+            return Image.fromarray(image_grid(samples, nrow).numpy())
+        pixels = to_uint8(samples.cpu())
+        out = []
+        for img in pixels:
+            arr = img.permute(1, 2, 0).numpy()
+            out.append(Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr))
+        return out
+
+    def save_grid(self, path: str | Path, n: int = 64, seed: int = 0, labels: Any = None) -> Path:
+        samples = self.sample(n, seed=seed, labels=labels)
+        return save_samples(samples, path, nrow=int(math.ceil(math.sqrt(n))))
+
+    def __repr__(self) -> str:
+        arch = self.config.get("architecture", {}).get("name", "?")
+        return f"PretrainedGenerator(arch={arch!r}, latent_dim={self.latent_dim}, num_classes={self.num_classes}, device={self.device})"
+
+
+def from_run(run_dir: str | Path, *, ema: bool = True, discriminator: bool = False, device: Any = "cpu") -> PretrainedGenerator:
+    """The generator of a training run's newest checkpoint (its EMA weights by default)."""
+    run_dir = Path(run_dir)
+    config = read_json(run_dir / "config.json", "run config")
+    ckpt = checkpoint.latest(run_dir)
+    if ckpt is None:
+        raise CheckpointError(f"{run_dir} has no checkpoint yet; train it first")
+    _, weights, _ = checkpoint.load(ckpt)
+    try:
+        model = rebuild_model(config)
+    except PluginLoadError:
+        raise
+    load_strict(model, _sections(weights, "model."), f"{ckpt}:model")
+    generator = model.generator
+    ema_weights = _sections(weights, "ema.average.")
+    if ema and ema_weights:
+        load_strict(generator, ema_weights, f"{ckpt}:ema")
+    return PretrainedGenerator(generator, config, model if discriminator else None).to(device)

@@ -1,0 +1,144 @@
+"""Safe, atomic file I/O: safetensors only, never pickle; writes that cannot leave half a file.
+
+Everything ganzoo saves goes through :func:`write_atomic` (write a temporary file in the same
+folder, fsync, then ``os.replace``), and every weights file it reads goes through
+:func:`read_safetensors`, which recognises and refuses pickles and torch.save archives before
+any byte of them is interpreted.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from .errors import CheckpointError
+
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp_path)`` and move the result onto ``path`` only once it is complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n"))
+
+
+def write_safetensors(path: str | Path, tensors: dict[str, Tensor], metadata: dict[str, str] | None = None) -> None:
+    from safetensors.torch import save_file
+
+    # safetensors refuses shared or strided storage; weights are small enough to copy.
+    plain = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    write_atomic(path, lambda p: save_file(plain, str(p), metadata=metadata))
+
+
+def sniff(path: Path) -> str | None:
+    """Name the format of a file that is *not* safetensors, or None if it may be."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head[:2] == b"PK":
+        return "a zip archive (torch.save format)"
+    if head[:1] == b"\x80" and len(head) > 1 and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "a Python pickle"
+    if len(head) < 8:
+        return "too short to be safetensors"
+    (header_len,) = struct.unpack("<Q", head[:8])
+    if header_len == 0 or header_len > _MAX_HEADER or head[8:9] != b"{":
+        return "not safetensors (bad header)"
+    return None
+
+
+def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file; a one-line :class:`CheckpointError` otherwise."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file {path} does not exist")
+    problem = sniff(path)
+    if problem:
+        raise CheckpointError(f"{path} is {problem}; ganzoo only loads .safetensors weights, never pickles")
+    try:
+        with safe_open(str(path), framework="pt", device=str(device)) as fh:
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+            metadata = fh.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for truncation/corruption
+        raise CheckpointError(f"{path} is corrupt or truncated ({exc}); re-download or re-save it") from exc
+    return tensors, metadata
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json(path: str | Path, what: str = "file") -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{what} {path} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{what} {path} is not valid JSON ({exc}); restore or regenerate it") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{what} {path} must hold a JSON object")
+    return data
+
+
+# -- nested state (optimizer and trainer state) as JSON skeleton + flat tensors -------------------
+def flatten_state(obj: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
+    """Encode nested dicts/lists/tuples with tensors into JSON, moving tensors into ``tensors``.
+
+    Dict keys keep their type (optimizer state is keyed by int), which plain JSON would lose.
+    """
+    if isinstance(obj, Tensor):
+        tensors[prefix] = obj
+        return {"$t": prefix}
+    if isinstance(obj, dict):
+        return {"$d": [[k, flatten_state(v, f"{prefix}/{k}", tensors)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"$tuple": [flatten_state(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [flatten_state(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot save value of type {type(obj).__name__} at {prefix}")
+
+
+def unflatten_state(obj: Any, tensors: dict[str, Tensor]) -> Any:
+    if isinstance(obj, dict):
+        if "$t" in obj:
+            try:
+                return tensors[obj["$t"]]
+            except KeyError:
+                raise CheckpointError(f"trainer state is missing tensor {obj['$t']!r}") from None
+        if "$d" in obj:
+            return {k: unflatten_state(v, tensors) for k, v in obj["$d"]}
+        if "$tuple" in obj:
+            return tuple(unflatten_state(v, tensors) for v in obj["$tuple"])
+        raise CheckpointError("trainer state has an unknown entry; it was not written by ganzoo")
+    if isinstance(obj, list):
+        return [unflatten_state(v, tensors) for v in obj]
+    return obj
