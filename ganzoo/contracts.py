@@ -221,6 +221,10 @@ class GANModel(nn.Module):
     def critic(self, inp: DInput) -> DOut:
         return self.discriminator(inp)
 
+    def encode(self, x: Tensor) -> Tensor:
+        """Latents of samples ``x``; a family that lists ``"encoder"`` in ``provides`` implements it."""
+        raise NotImplementedError(f"{type(self).__name__} has no encoder")
+
     def aux_losses(self, side: Side, views: Views, real: DOut | None, fake: DOut) -> dict[str, Tensor]:
         """Family-specific terms added to a side's loss (InfoGAN's mutual information, AAE's
         reconstruction, ACGAN's class loss). Keys are logged."""

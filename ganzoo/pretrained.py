@@ -62,6 +62,8 @@ class PretrainedGenerator:
         self.generator = generator.eval().requires_grad_(False)
         self.config = config
         self.model = model  # the whole architecture (discriminator, encoder) when loaded with it
+        if model is not None:
+            model.eval()
 
     # -- properties --------------------------------------------------------------------------
     @property
@@ -153,6 +155,38 @@ class PretrainedGenerator:
         y = self._labels(steps, labels, 0) if self.num_classes else None
         return self.generator(path, y).float()
 
+    def traverse(self, code: str | int, **kwargs: Any) -> Tensor:
+        """Sweep one latent code (InfoGAN's c1, c2, ...); see :func:`ganzoo.traverse.traverse`."""
+        from .traverse import traverse
+
+        return traverse(self, code, **kwargs)
+
+    # -- encoding (architectures that provide "encoder": BiGAN/ALI, AAE) ----------------------
+    def _encoder(self) -> GANModel:
+        arch = self.config.get("architecture", {}).get("name", "?")
+        if self.model is not None:
+            provides = self.model.provides
+        else:
+            provides = registry.architectures.get(arch).provides if arch in registry.architectures else frozenset()
+        if "encoder" not in provides:
+            raise ConfigError(f"architecture {arch!r} has no encoder; encode/reconstruct need one that provides it (e.g. bigan, aae)")
+        if self.model is None:
+            raise ConfigError(f"this {arch!r} generator was loaded without its encoder; load the whole model, e.g. from_run(run_dir)")
+        return self.model
+
+    @torch.no_grad()
+    def encode(self, images: Tensor, batch_size: int = 256) -> Tensor:
+        """Latents of samples in [-1, 1] (shaped like ``sample``'s output), one row per sample."""
+        model = self._encoder()
+        x = images.to(self.device, self.dtype)
+        return torch.cat([model.encode(x[i : i + batch_size]).float() for i in range(0, x.shape[0], batch_size)])
+
+    @torch.no_grad()
+    def reconstruct(self, images: Tensor, batch_size: int = 256) -> Tensor:
+        """``G(encode(images))``: how well the model inverts its own generator."""
+        z = self.encode(images, batch_size).to(self.dtype)
+        return torch.cat([self.generator(z[i : i + batch_size]).float() for i in range(0, z.shape[0], batch_size)])
+
     # -- pictures ----------------------------------------------------------------------------
     @staticmethod
     def to_pil(samples: Tensor, grid: bool = False, nrow: int | None = None) -> Any:
@@ -194,4 +228,5 @@ def from_run(run_dir: str | Path, *, ema: bool = True, discriminator: bool = Fal
     ema_weights = _sections(weights, "ema.average.")
     if ema and ema_weights:
         load_strict(generator, ema_weights, f"{ckpt}:ema")
-    return PretrainedGenerator(generator, config, model if discriminator else None).to(device)
+    keep = discriminator or "encoder" in model.provides  # encode()/reconstruct() need the encoder
+    return PretrainedGenerator(generator, config, model if keep else None).to(device)

@@ -79,6 +79,9 @@ def _summary_of(entry: PluginEntry) -> str:
         return ""
     except OSError:
         return ""
+    missing = _missing_imports(tree, module)
+    if missing:
+        entry.error = entry.error or f"ModuleNotFoundError: {module} imports {missing!r}, which is not installed"
     head = attr.split(".")[0]
     for node in tree.body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and node.name == head:
@@ -97,6 +100,31 @@ def _summary_of(entry: PluginEntry) -> str:
             return ""
     entry.error = entry.error or f"AttributeError: module {module!r} defines no {head!r}"
     return ""
+
+
+def _missing_imports(tree: ast.Module, module: str) -> str | None:
+    """The first top-level absolute import whose top-level package cannot be found.
+
+    ``find_spec`` on a top-level name only searches sys.path, so this spots the most common plugin
+    failure (a dependency that is not installed) without executing any plugin code.
+    """
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top == module.split(".")[0]:
+                continue
+            try:
+                if importlib.util.find_spec(top) is None:
+                    return name
+            except (ImportError, ValueError):
+                return name
+    return None
 
 
 class Registry(Generic[T]):

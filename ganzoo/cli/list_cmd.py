@@ -39,9 +39,9 @@ def command(kind: str | None, pattern: str | None, check: bool, as_json: bool) -
                 summary = entry.summary
                 status = "ok"
                 if len(claimants) > 1:
-                    status = "duplicate: also provided by " + ", ".join(c.origin for c in claimants if c is not entry)
+                    status = "DUPLICATE: also provided by " + ", ".join(c.origin for c in claimants if c is not entry)
                 elif entry.error:
-                    status = f"failed: {entry.error}"
+                    status = f"FAILED: {entry.error}"
                 provider = entry.distribution if entry.distribution == registry.LOCAL else f"{entry.distribution} {entry.version}"
                 rows.append({"kind": plural, "name": name, "provider": provider, "target": entry.target, "status": status, "summary": summary})
     if as_json:
@@ -57,5 +57,5 @@ def command(kind: str | None, pattern: str | None, check: bool, as_json: bool) -
         if r["kind"] != current:
             current = r["kind"]
             click.echo(click.style(registry.REGISTRIES[current].plural if current in registry.REGISTRIES else current, bold=True))
-        text = r["summary"] if r["status"] == "ok" else click.style(r["status"].upper()[:6] + r["status"][6:], fg="red")
+        text = r["summary"] if r["status"] == "ok" else click.style(r["status"], fg="red")
         click.echo(f"  {r['name']:<{width}}  {r['provider']:<{pwidth}}  {text}")

@@ -92,7 +92,8 @@ def differences(saved: TrainConfig, requested: TrainConfig) -> list[str]:
         if key in TrainConfig.RESUMABLE_CHANGES:
             continue
         if key in ("arch", "loss", "dataset"):
-            if a[key]["name"] != b[key]["name"] or (b[key]["args"] and _norm(a[key]["args"]) != _norm({**a[key]["args"], **b[key]["args"]})):
+            wanted = _typed(key, b[key]) if a[key]["name"] == b[key]["name"] else b[key]["args"]
+            if a[key]["name"] != b[key]["name"] or (wanted and _norm(a[key]["args"]) != _norm({**a[key]["args"], **wanted})):
                 out.append(f"{key} {a[key]['name']} -> {b[key]['name']}")
         elif key == "tricks":
             if [t["name"] for t in a[key]] != [t["name"] for t in b[key]]:
@@ -100,6 +101,19 @@ def differences(saved: TrainConfig, requested: TrainConfig) -> list[str]:
         elif _norm(a[key]) != _norm(b[key]):
             out.append(f"{key} {a[key]} -> {b[key]}")
     return out
+
+
+def _typed(key: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Command-line arguments arrive as strings ("32"); compare them as the plugin's typed values."""
+    from .. import registry
+    from ..args import coerce, jsonable
+    from ..errors import GanzooError
+
+    kind = {"arch": registry.architectures, "loss": registry.losses, "dataset": registry.datasets}[key]
+    try:
+        return jsonable(coerce(kind.get(spec["name"]), spec["args"], owner=f"{kind.kind} {spec['name']!r}"))
+    except GanzooError:  # an unknown name or bad value is reported when the run is built
+        return spec["args"]
 
 
 def _norm(value: Any) -> Any:

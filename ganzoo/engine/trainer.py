@@ -320,7 +320,26 @@ class Trainer:
             distributed.shutdown(self.dist)
         elapsed = time.perf_counter() - started
         overall = (self.step - start_step) * images_per_step / max(elapsed, 1e-9)
+        if self.dist.is_main:
+            self._write_summary(elapsed, overall or rate)
         return TrainResult(self.run_dir, self.step, overall or rate, last, last_ckpt, last_grid)
+
+    def _write_summary(self, elapsed: float, rate: float) -> None:
+        """RUN/summary.json: what model cards report about training (wall time adds up over resumes)."""
+        path = self.run_dir / "summary.json"
+        previous = read_json(path, "run summary") if path.is_file() else {}
+        hardware = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+        write_json(path, {
+            "step": self.step,
+            "wall_time_s": round(float(previous.get("wall_time_s", 0.0)) + elapsed, 2),
+            "images_seen": self.step * self.config.batch_size * self.hp.n_critic * self.dist.world_size,
+            "images_per_second_last_session": round(rate, 1),
+            "hardware": hardware,
+            "world_size": self.dist.world_size,
+            "precision": self.config.precision,
+            "torch_version": torch.__version__,
+            "ganzoo_version": __version__,
+        })
 
     def _check_finite(self, logs: dict[str, Tensor]) -> None:
         for name, value in logs.items():
@@ -330,7 +349,7 @@ class Trainer:
                     ckpt = checkpoint.latest(self.run_dir)
                 kept = f"the last good checkpoint {ckpt} is kept" if ckpt else "no checkpoint was written yet"
                 raise NonFiniteLossError(
-                    f"{name} became {float(value)} at step {self.step}; {kept}. "
+                    f"{name} became {float(value.detach())} at step {self.step}; {kept}. "
                     "Lower --lr-g/--lr-d, add a regularizer or try another loss, then --resume"
                 )
 

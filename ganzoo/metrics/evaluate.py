@@ -33,8 +33,7 @@ from .toy import DEFAULT_TOY_SAMPLES, HIGH_QUALITY_STDS, toy_metrics
 
 SampleFn = Callable[[int, int], torch.Tensor]
 Classifier = Callable[[torch.Tensor], torch.Tensor]
-ImageMetric = str
-IMAGE_METRICS: tuple[ImageMetric, ...] = ("fid", "kid", "prdc", "is")
+IMAGE_METRICS: tuple[str, ...] = ("fid", "kid", "prdc", "is")
 SAMPLE_CHUNK = 500
 # Parzen bandwidth grid for non-image vectors (e.g. 2D toys), whose scale is not [0, 1].
 VECTOR_SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.logspace(-3.0, 1.0, 25))
@@ -67,7 +66,12 @@ def _first_tensor(item: Any) -> torch.Tensor:
 
 
 def real_batches(real: Any, n: int, batch_size: int) -> Iterator[torch.Tensor]:
-    """Yield the first ``n`` real images in batches from a tensor, dataset or iterable of batches."""
+    """Yield the first ``n`` real images in batches.
+
+    ``real``: a tensor [N, C, H, W]; a sequence / map-style dataset (anything with ``__len__`` and
+    ``__getitem__``) of single images or (image, label) pairs; or any other iterable of batches
+    (a DataLoader, a generator) yielding tensors or (images, labels) pairs.
+    """
     if isinstance(real, torch.Tensor):
         available: int | None = len(real)
         source: Iterable[torch.Tensor] = real[:n].split(batch_size)
@@ -107,11 +111,46 @@ def _progress(iterable: Iterable[torch.Tensor], total: int, desc: str, progress:
     bar.close()
 
 
-def evaluate(
-    sample_fn: SampleFn,
+def _reference_features(
+    extractor: FeatureExtractor,
+    real: Any,
+    n_real: int,
+    batch_size: int,
+    real_name: str | None,
+    real_split: str,
+    cache_dir: str | os.PathLike[str] | None,
+    use_cache: bool,
+    progress: bool | None,
+) -> tuple[ReferenceFeatures, str]:
+    """Real-image features and whether they came from the cache ("hit", "miss" or "off")."""
+
+    def featurize() -> torch.Tensor:
+        if real is None:
+            raise ValueError(f"no cached reference features for {real_name!r}; pass the real images")
+        batches = _progress(real_batches(real, n_real, batch_size), n_real, "real features", progress)
+        with torch.inference_mode():
+            return torch.cat([extractor(batch) for batch in batches])
+
+    if real_name is None or not use_cache:
+        features = featurize()
+        return ReferenceFeatures(features.numpy(), gaussian_stats(features)), "off"
+
+    state = "hit"
+
+    def featurize_on_miss() -> torch.Tensor:
+        nonlocal state
+        state = "miss"
+        return featurize()
+
+    key = ReferenceKey(real_name, real_split, n_real, extractor.preprocessing_version, extractor.weights_sha256)
+    reference = cached_reference(key, featurize_on_miss, cache_dir)
+    return reference, state
+
+
+def evaluate(    sample_fn: SampleFn,
     real: Any = None,
     *,
-    metrics: Sequence[ImageMetric] = IMAGE_METRICS,
+    metrics: Sequence[str] = IMAGE_METRICS,
     n_generated: int = 10_000,
     n_real: int = 10_000,
     seed: int = 0,
@@ -138,11 +177,16 @@ def evaluate(
     :class:`~ganzoo.metrics.protocol.Protocol`) and, when a metric could not be computed,
     ``skipped`` mapping it to the reason.
 
-    ``real`` may be None when ``real_name`` is given and its features are already cached.
+    ``real`` may be None when ``real_name`` is given and its features are already cached; the
+    first ``n_real`` images are used. ``feature_extractor`` replaces the Inception network (any
+    :class:`~ganzoo.metrics.features.FeatureExtractor`); the protocol then records its name, hash
+    and preprocessing version.
     ``is_classifier`` maps a batch of generated images (as ``sample_fn`` returns them, on
     ``device``) to class logits; a path is loaded as TorchScript. The Inception network used for
     features has no classifier head, so without one IS is skipped.
     """
+    if not metrics:
+        raise ValueError(f"no metrics requested; choose from {list(IMAGE_METRICS)}")
     unknown = sorted(set(metrics) - set(IMAGE_METRICS))
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {list(IMAGE_METRICS)}")
@@ -170,54 +214,35 @@ def evaluate(
             inception_path, device=dev, batch_size=batch_size, progress=False
         )
 
-    # (1) real features: from the cache when the dataset is named, else computed now.
+    # (1) real features, from the on-disk cache when the dataset is named.
     reference: ReferenceFeatures | None = None
     cache_state = "off"
     if extractor is not None:
-
-        def featurize_real() -> torch.Tensor:
-            if real is None:
-                raise ValueError(f"no cached reference features for {real_name!r}; pass the real images")
-            batches = _progress(real_batches(real, n_real, batch_size), n_real, "real features", progress)
-            return torch.cat([extractor(batch) for batch in batches])
-
-        if real_name is not None and use_cache:
-            key = ReferenceKey(real_name, real_split, n_real, extractor.preprocessing_version, extractor.weights_sha256)
-            cache_state = "hit"
-
-            def featurize_on_miss() -> torch.Tensor:
-                nonlocal cache_state
-                cache_state = "miss"
-                return featurize_real()
-
-            reference = cached_reference(key, featurize_on_miss, cache_dir)
-        else:
-            features = featurize_real()
-            reference = ReferenceFeatures(features.numpy(), gaussian_stats(features))
+        reference, cache_state = _reference_features(
+            extractor, real, n_real, batch_size, real_name, real_split, cache_dir, use_cache, progress
+        )
 
     # (2) generated images: one pass feeds both the feature network and the IS classifier.
     generated_features: list[torch.Tensor] = []
     logits: list[torch.Tensor] = []
-    if extractor is not None or classifier is not None:
-        batches = _progress(generated_batches(sample_fn, n_generated, seed), n_generated, "generated", progress)
-        with torch.inference_mode():
-            for batch in batches:
-                if extractor is not None:
-                    generated_features.append(extractor(batch))
-                if classifier is not None:
-                    logits.append(torch.as_tensor(classifier(batch.to(dev))).float().cpu())
+    batches = _progress(generated_batches(sample_fn, n_generated, seed), n_generated, "generated", progress)
+    with torch.inference_mode():
+        for batch in batches if extractor is not None or classifier is not None else ():
+            if extractor is not None:
+                generated_features.append(extractor(batch))
+            if classifier is not None:
+                logits.append(torch.as_tensor(classifier(batch.to(dev))).float().cpu())
 
-    # (3) figures
+    # (3) figures, all from the features above.
     if reference is not None:
         fake = torch.cat(generated_features)
         if "fid" in metrics:
             results["fid"] = fid_from_stats(reference.stats, gaussian_stats(fake))
         if "kid" in metrics:
             kid = kernel_inception_distance(
-                reference.features, fake, subset_size=kid_subset_size, subsets=kid_subsets, seed=seed
+                reference.features, fake, subset_size=kid_subset_size, subsets=kid_subsets, seed=seed, device=dev
             )
             results.update(kid_mean=kid.mean, kid_std=kid.std)
-            kid_subset_size = kid.subset_size
         if "prdc" in metrics:
             prdc = precision_recall_density_coverage(
                 reference.features,
@@ -233,7 +258,7 @@ def evaluate(
 
     extra: dict[str, Any] = {"metrics": list(metrics), "sample_chunk": SAMPLE_CHUNK, "device": str(dev)}
     if "kid" in metrics:
-        extra.update(kid_subset_size=kid_subset_size, kid_subsets=kid_subsets)
+        extra.update(kid_subset_size=min(kid_subset_size, n_real, n_generated), kid_subsets=kid_subsets)
     if "prdc" in metrics:
         extra.update(k_precision_recall=k_precision_recall, k_density_coverage=k_density_coverage)
     if classifier is not None:

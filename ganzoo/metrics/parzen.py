@@ -63,6 +63,7 @@ def parzen_evaluate(
     block: int = 256,
 ) -> ParzenResult:
     """Pick σ on ``validation``, then report the test log-likelihood mean ± standard error."""
+    sigmas = [float(s) for s in sigmas]
     if not sigmas:
         raise ValueError("sigmas must not be empty")
     validation_means = [parzen_log_likelihood(validation, samples, s, block=block).mean().item() for s in sigmas]

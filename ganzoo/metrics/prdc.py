@@ -11,7 +11,10 @@
   generated sample. Default k = 5.
 
 Distances are computed block by block with ``torch.cdist`` so 10k × 10k × 2048 fits in memory;
-the generated-vs-real distance matrix is swept once and serves all four figures.
+the generated-vs-real distance matrix is swept once and serves all four figures. Balls are closed
+(distance ≤ radius) and computed in float64 with radii widened by a relative 1e-9: otherwise
+matmul round-off (d(i, j) ≠ d(j, i) in the last bits) decides whether a point lying exactly on a
+ball's boundary, such as the k-th neighbour itself, is inside.
 """
 from __future__ import annotations
 
@@ -19,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+
+_BOUNDARY_SLACK = 1.0 + 1e-9
 
 
 @dataclass(frozen=True)
@@ -30,13 +36,14 @@ class PRDCResult:
 
 
 def _as_tensor(features: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(features).detach().to(device=device, dtype=torch.float32)
+    return torch.as_tensor(features).detach().to(device=device, dtype=torch.float64)
 
 
 def kth_neighbour_radii(points: torch.Tensor, ks: tuple[int, ...], block: int = 1024) -> dict[int, torch.Tensor]:
     """Distance from every point to its k-th nearest other point, for each k in ``ks``."""
     if len(points) <= max(ks):
         raise ValueError(f"need more than k={max(ks)} samples for k-NN radii, got {len(points)}")
+    ks = tuple(sorted(set(ks)))  # k_precision_recall may equal k_density_coverage
     radii: dict[int, list[torch.Tensor]] = {k: [] for k in ks}
     for start in range(0, len(points), block):
         distances = torch.cdist(points[start : start + block], points)
@@ -44,7 +51,7 @@ def kth_neighbour_radii(points: torch.Tensor, ks: tuple[int, ...], block: int = 
         nearest = distances.topk(max(ks) + 1, dim=1, largest=False).values
         for k in ks:
             radii[k].append(nearest[:, k])
-    return {k: torch.cat(parts) for k, parts in radii.items()}
+    return {k: torch.cat(parts) * _BOUNDARY_SLACK for k, parts in radii.items()}
 
 
 @torch.inference_mode()
@@ -69,7 +76,7 @@ def precision_recall_density_coverage(
     in_real_ball = torch.zeros(len(g), dtype=torch.bool, device=dev)  # precision
     real_balls_hit = torch.zeros(len(g), dtype=torch.float64, device=dev)  # density
     real_in_generated_ball = torch.zeros(len(r), dtype=torch.bool, device=dev)  # recall
-    nearest_generated = torch.full((len(r),), float("inf"), device=dev)  # coverage
+    nearest_generated = torch.full((len(r),), float("inf"), dtype=torch.float64, device=dev)  # coverage
     for start in range(0, len(g), block):
         d = torch.cdist(g[start : start + block], r)  # [b, n_real]
         stop = start + len(d)

@@ -1,0 +1,357 @@
+"""Model cards: README.md for a published generator, rendered from ganzoo's template.
+
+The YAML header is built with huggingface_hub's ``ModelCardData`` (library_name ``ganzoo``, tags
+for the architecture and loss, datasets, and every recorded metric as a ``model-index`` result),
+the body from ``ganzoo/templates/modelcard.md`` (Jinja2). The facts come from the run's
+config.json, summary.json and eval.json, or from an export's config.json, which carries all three,
+so a card can be rendered again from exactly what was published.
+"""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import CheckpointError, GanzooError
+
+TEMPLATE = "templates/modelcard.md"
+LICENSE = "apache-2.0"
+
+# Dataset name -> (display name, Hugging Face Hub dataset id). A dataset plugin may declare its own
+# with class attributes ``pretty_name`` and ``hub_dataset``.
+KNOWN_DATASETS = {
+    "fashion-mnist": ("Fashion-MNIST", "zalando-datasets/fashion_mnist"),
+    "mnist": ("MNIST", "ylecun/mnist"),
+    "cifar10": ("CIFAR-10", "uoft-cs/cifar10"),
+    "celeba": ("CelebA", None),
+}
+METRIC_NAMES = {
+    "fid": "FID",
+    "kid": "KID",
+    "kid_mean": "KID",
+    "is": "Inception Score",
+    "is_mean": "Inception Score",
+    "precision": "Precision",
+    "recall": "Recall",
+    "density": "Density",
+    "coverage": "Coverage",
+}
+# Protocol fields in the order a reader needs them; the rest follow alphabetically.
+PROTOCOL_ORDER = (
+    ("feature_network", "feature network"),
+    ("weights_sha256", "feature network weights sha256"),
+    ("n_real", "real images"),
+    ("n_generated", "generated images"),
+    ("real_dataset", "real dataset"),
+    ("real_split", "real split"),
+    ("resize", "resize"),
+    ("quantization", "quantization"),
+    ("color", "colour handling"),
+    ("input_scaling", "input scaling"),
+    ("seed", "seed"),
+    ("preprocessing_version", "preprocessing version"),
+    ("ganzoo_version", "ganzoo version"),
+)
+
+
+# -- gathering the facts ---------------------------------------------------------------------------
+def card_info(source: str | Path) -> dict[str, Any]:
+    """The run config with ``summary`` and ``evaluation`` sections, from a run or an export folder
+    (or a zoo model name or Hub repo id, whose config.json is found as ``ganzoo.load`` finds it)."""
+    from .export import is_export, is_run, run_metadata
+    from .safeio import read_json
+
+    folder = Path(source)
+    if not folder.is_dir():
+        from .hub import locate
+
+        _, folder, _ = locate(str(source), need_weights=False)
+    if is_export(folder):
+        return read_json(folder / "config.json", "model config")
+    if is_run(folder):
+        return {**read_json(folder / "config.json", "run config"), **run_metadata(folder)}
+    raise CheckpointError(f"{folder} is neither a training run (config.json + checkpoints/) nor an exported model folder")
+
+
+def _plugin(kind: str, section: dict[str, Any] | None) -> dict[str, str]:
+    """Name, summary line, paper and provider of a plugin; what is not installed is said so."""
+    from . import registry
+
+    section = section or {}
+    name = str(section.get("name", "?"))
+    dist, version = section.get("distribution") or "?", section.get("version") or "?"
+    out = {"name": name, "summary": "", "paper": "", "provider": f"{dist} {version}", "args": _args(section.get("args"))}
+    reg = registry.REGISTRIES.get(kind)
+    if reg is None or name not in reg:
+        out["summary"] = f"(not installed here: pip install '{dist}=={version}')"
+        return out
+    try:
+        obj = reg.get(name)
+        out["summary"] = reg.entry(name).summary
+        out["paper"] = str(getattr(obj, "paper", "") or "")
+    except GanzooError as exc:
+        out["summary"] = f"({exc})"
+    return out
+
+
+def _args(args: Any) -> str:
+    if not isinstance(args, dict) or not args:
+        return "defaults"
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in args.items())
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+    return str(value)
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "not recorded"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h {m:02d}m {s:02d}s" if h else (f"{m}m {s:02d}s" if m else f"{s}s")
+
+
+def _dataset(section: dict[str, Any] | None) -> tuple[str, str, str | None]:
+    """(ganzoo name, display name, Hub dataset id or None)."""
+    from . import registry
+
+    name = str((section or {}).get("name", "?"))
+    pretty, hub_id = KNOWN_DATASETS.get(name, (name, None))
+    if name in registry.datasets:
+        try:
+            cls = registry.datasets.get(name)
+            pretty = getattr(cls, "pretty_name", None) or pretty
+            hub_id = getattr(cls, "hub_dataset", None) or hub_id
+        except GanzooError:
+            pass
+    return name, pretty, hub_id
+
+
+def _is_image(info: dict[str, Any]) -> bool:
+    return len(info.get("data_shape") or []) == 3
+
+
+def task_type(info: dict[str, Any]) -> str:
+    return "conditional-image-generation" if info.get("num_classes") else "unconditional-image-generation"
+
+
+def _metric_value(result: dict[str, Any]) -> Any:
+    value = result.get("value")
+    return round(value, 6) if isinstance(value, float) else value
+
+
+def _protocol_rows(protocol: dict[str, Any]) -> list[tuple[str, str]]:
+    rows, seen = [], set()
+    for key, label in PROTOCOL_ORDER:
+        if protocol.get(key) not in (None, "", {}):
+            rows.append((label, _fmt(protocol[key])))
+        seen.add(key)
+    for key in sorted(protocol):
+        if key in seen or protocol[key] in (None, "", {}):
+            continue
+        value = protocol[key]
+        if isinstance(value, dict):  # metric settings (KID subsets, PRDC k, ...): one row each
+            rows.extend((str(k).replace("_", " "), _fmt(v)) for k, v in value.items())
+        else:
+            rows.append((key.replace("_", " "), _fmt(value)))
+    return rows
+
+
+def _metric_args(protocol: dict[str, Any]) -> dict[str, Any] | None:
+    """The protocol's scalar fields, machine-readable next to the figure in model-index."""
+    keys = ("feature_network", "weights_sha256", "n_real", "n_generated", "real_split", "resize", "quantization", "seed")
+    args = {k: protocol[k] for k in keys if isinstance(protocol.get(k), (str, int, float, bool))}
+    return args or None
+
+
+# -- the card ----------------------------------------------------------------------------------------
+def card_data(info: dict[str, Any], model_id: str, license: str = LICENSE) -> Any:
+    """The YAML header: ``ModelCardData`` with the metrics as ``model-index`` results."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    arch = (info.get("architecture") or {}).get("name", "?")
+    loss = (info.get("loss") or {}).get("name", "?")
+    tricks = [t.get("name", "?") for t in info.get("tricks") or []]
+    data_name, pretty, hub_id = _dataset(info.get("dataset"))
+    task = task_type(info)
+    results = []
+    for r in info.get("evaluation") or []:
+        metric = str(r.get("metric", "?"))
+        protocol = r.get("protocol") or {}
+        results.append(
+            EvalResult(
+                task_type=task,
+                task_name=task.replace("-", " ").capitalize(),
+                dataset_type=hub_id or str(r.get("dataset") or data_name),
+                dataset_name=pretty if (r.get("dataset") in (None, data_name)) else str(r["dataset"]),
+                dataset_split=r.get("split") or protocol.get("real_split"),
+                metric_type=metric,
+                metric_name=METRIC_NAMES.get(metric, metric),
+                metric_value=_metric_value(r),
+                metric_args=_metric_args(protocol),
+            )
+        )
+    tags = ["gan", "ganzoo", arch, loss, *tricks, task if _is_image(info) else "toy-data", data_name]
+    return ModelCardData(
+        library_name="ganzoo",
+        license=license,
+        tags=tags,
+        datasets=[hub_id] if hub_id else None,
+        pipeline_tag="unconditional-image-generation" if _is_image(info) and not info.get("num_classes") else None,
+        model_name=model_id if results else None,  # model-index needs it; without results it is noise
+        eval_results=results or None,
+    )
+
+
+def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str, Any]:
+    """Everything the template prints, already formatted."""
+    arch = _plugin("architectures", info.get("architecture"))
+    loss = _plugin("losses", info.get("loss"))
+    tricks = [_plugin("tricks", t) for t in info.get("tricks") or []]
+    data_name, pretty, hub_id = _dataset(info.get("dataset"))
+    data_plugin = _plugin("datasets", info.get("dataset"))
+    shape = info.get("data_shape") or []
+    num_classes = int(info.get("num_classes") or 0)
+    conditional = f"class-conditional ({num_classes} classes)" if num_classes else "unconditional"
+    resolution = f"{shape[1]}x{shape[2]} px, {shape[0]} channel{'s' if shape[0] != 1 else ''}" if len(shape) == 3 else f"{'x'.join(map(str, shape))} points"
+    training = info.get("training") or {}
+    resolved = info.get("resolved") or {}
+    summary = info.get("summary") or {}
+    weights = info.get("weights") or {}
+    steps = summary.get("step", training.get("steps"))
+    which = weights.get("which", "ema" if training.get("ema") else "raw")
+    ema = training.get("ema")
+    ema_text = f"decay {ema:g}, from step {training.get('ema_start', 0)}" if ema else "off"
+    images_seen = summary.get("images_seen")
+    world = summary.get("world_size")
+    hardware = summary.get("hardware", "not recorded") + (f" x {world} processes" if world and world > 1 else "")
+
+    training_rows = [
+        ("steps (generator updates)", _fmt(steps)),
+        ("batch size", _fmt(training.get("batch_size", "?"))),
+        ("images seen", f"{images_seen:,}" if isinstance(images_seen, int) else "not recorded"),
+        ("optimizer", _fmt(resolved.get("optimizer", training.get("optimizer", "?")))),
+        ("learning rates", f"G {_fmt(resolved.get('lr_g', '?'))}, D {_fmt(resolved.get('lr_d', '?'))}"),
+        ("betas", _fmt(resolved.get("betas", "?"))),
+        ("D steps per G step (n_critic)", _fmt(resolved.get("n_critic", "?"))),
+        ("EMA of generator weights", ema_text),
+        ("precision", _fmt(summary.get("precision", training.get("precision", "?")))),
+        ("hardware", hardware),
+        ("wall time", _duration(summary.get("wall_time_s"))),
+        ("seed", _fmt(training.get("seed", "?"))),
+        ("torch / ganzoo", f"{summary.get('torch_version', '?')} / {summary.get('ganzoo_version', info.get('ganzoo_version', '?'))}"),
+    ]
+    results = []
+    for r in info.get("evaluation") or []:
+        metric = str(r.get("metric", "?"))
+        protocol = r.get("protocol") or {}
+        results.append({
+            "metric": METRIC_NAMES.get(metric, metric),
+            "value": _fmt(_metric_value(r)),
+            "dataset": str(r.get("dataset") or data_name),
+            "split": str(r.get("split") or protocol.get("real_split") or "?"),
+            "protocol": _protocol_rows(protocol),
+        })
+    papers = [p["paper"] for p in (arch, loss, *tricks, data_plugin) if p["paper"]]
+    extra_packages = sorted({
+        f"{s.get('distribution')}=={s.get('version')}"
+        for s in [info.get("architecture") or {}, info.get("loss") or {}, *(info.get("tricks") or [])]
+        if s.get("distribution") not in (None, "ganzoo", "<local>")
+    })
+    disc = weights.get("discriminator")
+    weights_rows = [
+        ("generator", f"`{weights.get('file', 'model.safetensors')}`: the {'EMA-averaged' if which == 'ema' else 'raw'} generator"
+         + (f" at step {weights['step']}" if weights.get("step") is not None else "")),
+        ("sha256", f"`{weights['sha256']}`" if weights.get("sha256") else "recorded in config.json at export"),
+        ("discriminator", f"`{disc['file']}`: {disc.get('contents', 'raw model state')}" if disc else "not published (export with --include-discriminator for fine-tuning)"),
+        ("format", "safetensors only; ganzoo refuses pickles"),
+    ]
+    kind = "image generator" if _is_image(info) else "generator of 2-D points"
+    summary_line = (
+        f"A {arch['name']} {kind} trained with the {loss['name']} loss"
+        + (f" and {', '.join(t['name'] for t in tricks)}" if tricks else "")
+        + f" on {pretty} ({resolution}, {conditional}) for {_fmt(steps)} steps"
+        + (f" in {_duration(summary.get('wall_time_s'))} on {summary.get('hardware')}" if summary.get("hardware") else "")
+        + ", with ganzoo."
+    )
+    return {
+        "model_id": model_id,
+        "summary": summary_line,
+        "has_samples": has_samples,
+        "architecture": arch,
+        "loss": loss,
+        "tricks": tricks,
+        "dataset": {"name": data_name, "pretty": pretty, "hub_id": hub_id, "args": data_plugin["args"]},
+        "resolution": resolution,
+        "conditional": conditional,
+        "num_classes": num_classes,
+        "latent_dim": info.get("latent_dim", "?"),
+        "is_image": _is_image(info),
+        "weights_rows": weights_rows,
+        "training_rows": training_rows,
+        "results": results,
+        "papers": papers,
+        "extra_packages": extra_packages,
+        "ganzoo_version": __version__,
+    }
+
+
+def _template() -> str:
+    return resources.files("ganzoo").joinpath(TEMPLATE).read_text(encoding="utf-8")
+
+
+def render_card_from(info: dict[str, Any], model_id: str, *, has_samples: bool = True, license: str = LICENSE) -> str:
+    """The card text for a config dict as :func:`card_info` returns it."""
+    from huggingface_hub import ModelCard
+
+    try:
+        card = ModelCard.from_template(card_data(info, model_id, license), template_str=_template(), **_context(info, model_id, has_samples))
+    except ImportError as exc:  # jinja2 is ganzoo's dependency, not huggingface_hub's
+        raise GanzooError(f"rendering model cards needs jinja2 ({exc}); pip install jinja2") from exc
+    text = str(card)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def render_card(run_or_export_dir: str | Path, model_id: str | None = None) -> str:
+    """The model card (README.md text) for a training run or an exported model (a folder, a zoo model
+    name or a Hub repo id)."""
+    from .export import SAMPLES, default_model_id
+
+    info = card_info(run_or_export_dir)
+    folder = Path(run_or_export_dir)
+    model_id = model_id or (info.get("weights") or {}).get("model_id") or default_model_id(info)
+    # A run's card is published with a fresh grid; an export shows its grid if it has one.
+    has_samples = not folder.is_dir() or (folder / SAMPLES).is_file() or not info.get("weights")
+    return render_card_from(info, model_id, has_samples=has_samples)
+
+
+def summarize(source: str | Path) -> str:
+    """A few plain lines about a run, an exported model, a zoo model name or a Hub repo id: what it
+    is, how it was trained, and its metrics."""
+    from .export import default_model_id
+
+    info = card_info(source)
+    weights = info.get("weights") or {}
+    ctx = _context(info, weights.get("model_id") or default_model_id(info), True)
+    rows = dict(ctx["training_rows"])
+    lines = [
+        f"{ctx['model_id']}: {ctx['summary']}",
+        f"  weights: {dict(ctx['weights_rows'])['generator'].replace('`', '')}",
+        f"  training: {rows['steps (generator updates)']} steps x batch {rows['batch size']}, {rows['optimizer']} "
+        f"({rows['learning rates']}), EMA {rows['EMA of generator weights']}, {rows['precision']}, "
+        f"{rows['wall time']} on {rows['hardware']}",
+    ]
+    for r in ctx["results"]:
+        protocol = dict(r["protocol"])
+        detail = ", ".join(f"{k} {protocol[k]}" for k in ("real images", "generated images") if k in protocol)
+        lines.append(f"  {r['metric']}: {r['value']} ({r['dataset']} {r['split']}{'; ' + detail if detail else ''})")
+    if not ctx["results"]:
+        lines.append("  metrics: none recorded yet")
+    return "\n".join(lines)

@@ -1,0 +1,21 @@
+"""``ganzoo export``: write the folder that is published for a run (config, weights, card, samples)."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--model-id", default=None, help="Id the card's usage snippet loads, e.g. org/name (default: <arch>-<dataset>).")
+@click.option("--raw", is_flag=True, help="Export the raw generator instead of its EMA average.")
+@click.option("--include-discriminator", is_flag=True, help="Also write discriminator.safetensors (the whole raw model, for fine-tuning).")
+@click.option("--no-samples", is_flag=True, help="Skip the 8x8 sample grid.")
+@click.option("--force", is_flag=True, help="Write into a non-empty folder that holds no previous export.")
+def command(run_dir: str, out_dir: str, model_id: str | None, raw: bool, include_discriminator: bool, no_samples: bool, force: bool) -> None:
+    """Export RUN_DIR's newest checkpoint to OUT_DIR: config.json, model.safetensors, README.md, samples.png."""
+    from ..export import export_run
+
+    out = export_run(run_dir, out_dir, ema=not raw, include_discriminator=include_discriminator, model_id=model_id, samples=not no_samples, force=force)
+    files = ", ".join(sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")))
+    click.echo(f"exported {run_dir} to {out}: {files}")

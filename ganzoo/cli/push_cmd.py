@@ -1,0 +1,24 @@
+"""``ganzoo push``: publish a run (or an exported folder) to the Hugging Face Hub in one commit."""
+from __future__ import annotations
+
+import click
+
+
+@click.command("push")
+@click.argument("source", type=click.Path(file_okay=False))
+@click.option("--repo", "repo_id", required=True, help="Hub repo id, org/name; created if it does not exist.")
+@click.option("--private", is_flag=True, help="Create the repo as private.")
+@click.option("--revision", default=None, help="Branch to commit to (created if needed); default main.")
+@click.option("--include-discriminator", is_flag=True, help="Also publish discriminator.safetensors (for fine-tuning).")
+@click.option("--token", default=None, envvar="HF_TOKEN", help="Hub token with write access (default: HF_TOKEN or the saved login).")
+@click.option("--message", "commit_message", default=None, help="Commit message.")
+@click.option("--endpoint", default=None, help="Hub endpoint (default: HF_ENDPOINT or https://huggingface.co).")
+def command(source: str, repo_id: str, private: bool, revision: str | None, include_discriminator: bool,
+            token: str | None, commit_message: str | None, endpoint: str | None) -> None:
+    """Publish SOURCE (a training run or an exported model folder) to the Hub as REPO: config.json,
+    model.safetensors, README.md model card and samples.png, in one commit."""
+    from ..hub import push
+
+    url = push(source, repo_id, private=private, revision=revision, token=token, include_discriminator=include_discriminator,
+               commit_message=commit_message, endpoint=endpoint)
+    click.echo(f"pushed {source} to {repo_id}: {url}")

@@ -1,0 +1,39 @@
+"""``ganzoo traverse``: a latent-traversal grid of one InfoGAN code."""
+from __future__ import annotations
+
+import click
+
+from ..errors import ConfigError
+
+
+@click.command("traverse")
+@click.argument("source")
+@click.option("--code", default="c1", show_default=True, help="Code to sweep: c1, c2, ... (categorical codes first).")
+@click.option("--steps", default=10, show_default=True, type=click.IntRange(1, 100), help="Values per row (columns).")
+@click.option("--rows", default=8, show_default=True, type=click.IntRange(1, 100), help="Fixed latents (rows).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fixed latents.")
+@click.option("--low", default=-1.0, show_default=True, type=float, help="Start of a continuous code's sweep.")
+@click.option("--high", default=1.0, show_default=True, type=float, help="End of a continuous code's sweep.")
+@click.option("--out", default="traversal.png", show_default=True, type=click.Path(dir_okay=False), help="PNG to write.")
+@click.option("--raw", is_flag=True, help="Use the raw generator weights instead of the EMA average.")
+@click.option("--device", default="cpu", show_default=True)
+def command(source: str, code: str, steps: int, rows: int, seed: int, low: float, high: float, out: str, raw: bool, device: str) -> None:
+    """Sweep one latent code of SOURCE (a run directory or model) with all other inputs fixed.
+
+    Each row keeps one latent; each column sets the code to the next value (low..high for a
+    continuous code, the next category for a categorical one).
+
+    Example: ganzoo traverse runs/infogan --code c2 --steps 10 --rows 8 --out c2.png
+    """
+    from ..architectures.infogan import latent_codes
+    from ..engine.grids import save_samples
+    from ..traverse import traverse
+    from .sample_cmd import load_any
+
+    G = load_any(source, ema=not raw, device=device)
+    if not latent_codes(G.generator):
+        arch = G.config.get("architecture", {}).get("name", "this")
+        raise ConfigError(f"{source} is a {arch} model without latent codes; `ganzoo traverse` needs an InfoGAN model")
+    grid = traverse(G, code, steps=steps, rows=rows, seed=seed, low=low, high=high)
+    path = save_samples(grid, out, nrow=steps)
+    click.echo(f"wrote a {rows}x{steps} traversal of {code} to {path}")

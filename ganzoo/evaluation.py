@@ -1,0 +1,130 @@
+"""Glue between models, datasets and ``ganzoo.metrics``: score a generator, record the result.
+
+``score(G, ...)`` picks the metrics that fit the data (FID/KID/precision-recall/IS for images,
+mode counts for the 2D toys, Parzen for either), loads the real split through the dataset
+registry, and returns results in the form model cards read (``RUN/eval.json``)::
+
+    {"results": [{"metric": "fid", "value": 12.3, "dataset": "fashion-mnist", "split": "test",
+                  "protocol": {...}}, ...]}
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from . import args as typed_args
+from . import registry
+from .build import PluginSpec, build_dataset
+from .errors import ConfigError
+from .safeio import read_json, write_json
+
+IMAGE_METRICS = ("fid", "kid", "prdc", "is")
+ALL_METRICS = (*IMAGE_METRICS, "toy", "parzen")
+# Flat keys of ganzoo.metrics.evaluate's result that are figures, per requested metric.
+FIGURES = {
+    "fid": ("fid",),
+    "kid": ("kid_mean", "kid_std"),
+    "prdc": ("precision", "recall", "density", "coverage"),
+    "is": ("is_mean", "is_std"),
+}
+
+
+def dataset_split(dataset: PluginSpec, split: str) -> PluginSpec:
+    """The same dataset with ``split`` set, when the dataset has splits."""
+    cls = registry.datasets.get(dataset.name)
+    if "split" in typed_args.parameters(cls):
+        return PluginSpec(dataset.name, {**dataset.args, "split": split})
+    return dataset
+
+
+def real_tensor(dataset: PluginSpec, n: int, seed: int) -> torch.Tensor:
+    """``n`` real samples (uint8 images when the dataset keeps bytes), a seeded random subset."""
+    data, _ = build_dataset(dataset)
+    total = len(data)
+    take = min(n, total)
+    if hasattr(data, "tensors"):
+        x, _ = data.tensors()
+        if take == total:
+            return x
+        order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:take]
+        return x[order.sort().values]
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:take]
+    return torch.cat([data.get_batch(chunk).x for chunk in order.sort().values.split(256)])
+
+
+def score(
+    G: Any,
+    dataset: PluginSpec,
+    *,
+    metrics: Sequence[str] | None = None,
+    split: str = "test",
+    n_generated: int = 10_000,
+    n_real: int = 10_000,
+    seed: int = 0,
+    device: str = "cpu",
+    batch_size: int = 50,
+    inception_path: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score a :class:`~ganzoo.pretrained.PretrainedGenerator` against ``dataset``'s ``split``."""
+    from . import metrics as m
+
+    toy = dataset.name in ("toy-ring", "toy-grid")
+    chosen = list(metrics) if metrics else (["toy", "parzen"] if toy else list(IMAGE_METRICS))
+    unknown = [x for x in chosen if x not in ALL_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric {unknown[0]!r}; choose from {', '.join(ALL_METRICS)}")
+    if toy and any(x in IMAGE_METRICS for x in chosen):
+        raise ConfigError(f"{dataset.name} holds 2D points; use the metrics toy and parzen")
+    if "toy" in chosen and not toy:
+        raise ConfigError("the toy metric needs the toy-ring or toy-grid dataset")
+
+    def sample_fn(n: int, s: int) -> torch.Tensor:
+        return G.sample(n, seed=s).cpu()
+
+    results: list[dict[str, Any]] = []
+
+    def add(metric: str, value: float, protocol: dict[str, Any], used_split: str) -> None:
+        results.append({"metric": metric, "value": float(value), "dataset": dataset.name, "split": used_split, "protocol": protocol})
+
+    image_metrics = [x for x in chosen if x in IMAGE_METRICS]
+    if image_metrics:
+        real = real_tensor(dataset_split(dataset, split), n_real, seed)
+        out = m.evaluate(
+            sample_fn, real, metrics=tuple(image_metrics), n_generated=n_generated, n_real=len(real), seed=seed,
+            device=device, batch_size=batch_size, inception_path=inception_path,
+            real_name=dataset.name, real_split=split, progress=progress,
+        )
+        for metric in image_metrics:
+            for key in FIGURES[metric]:
+                if key in out:
+                    add(key, out[key], out["protocol"], split)
+        for metric, reason in (out.get("skipped") or {}).items():
+            results.append({"metric": metric, "skipped": reason, "dataset": dataset.name})
+    if "toy" in chosen:
+        out = m.evaluate_toy(sample_fn, dataset.name, seed=seed)
+        protocol = out["protocol"] | {"n_modes": out["n_modes"]}
+        for key in ("modes_captured", "high_quality_fraction", "kl_to_uniform"):
+            add(key, out[key], protocol, "generated")
+    if "parzen" in chosen:
+        if toy:
+            test = real_tensor(PluginSpec(dataset.name, {"n": min(n_real, 10_000), "seed": seed + 1}), n_real, seed)
+            validation = real_tensor(PluginSpec(dataset.name, {"n": 1000, "seed": seed + 2}), 1000, seed)
+        else:
+            test = real_tensor(dataset_split(dataset, split), n_real, seed)
+            validation = real_tensor(dataset_split(dataset, "train"), 1000, seed + 1)
+        out = m.evaluate_parzen(sample_fn, test, validation, n_generated=n_generated, seed=seed)
+        add("parzen_log_likelihood", out["mean"], out["protocol"] | {"stderr": out["stderr"], "sigma": out["sigma"]}, split)
+    return {"results": results}
+
+
+def save_results(folder: str | Path, scored: dict[str, Any]) -> Path:
+    """Merge results into ``folder/eval.json`` (a later figure for the same metric replaces it)."""
+    path = Path(folder) / "eval.json"
+    existing = read_json(path, "evaluation results").get("results", []) if path.is_file() else []
+    new_keys = {(r["metric"], r.get("dataset"), r.get("split")) for r in scored["results"]}
+    kept = [r for r in existing if (r["metric"], r.get("dataset"), r.get("split")) not in new_keys]
+    write_json(path, {"results": kept + scored["results"]})
+    return path

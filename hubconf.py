@@ -1,0 +1,32 @@
+"""torch.hub entry points for the zoo's shipped generators.
+
+    import torch
+    G = torch.hub.load("<path or github owner/repo>", "dcgan_fashion_mnist", pretrained=True)
+    images = G.sample(16, seed=0)
+
+Each entry returns a ``ganzoo.PretrainedGenerator`` (eval mode, on ``device``). The weights come
+from the checkout's ``model_cards/<model-id>/`` folder, else from the Hub (see ``ganzoo.load``).
+``pretrained=False`` returns the same architecture, untrained, built from the shipped config.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+dependencies = ["torch", "safetensors", "huggingface_hub", "click", "PIL", "ganzoo"]
+
+
+def _zoo(model_id: str, pretrained: bool, device: str, **kwargs: Any) -> Any:
+    from ganzoo import hub
+    from ganzoo.pretrained import PretrainedGenerator, rebuild_model
+
+    if pretrained:
+        return hub.load(model_id, device=device, **kwargs)
+    config = hub.load_config(model_id)
+    model = rebuild_model(config)
+    return PretrainedGenerator(model.generator, config).to(device)
+
+
+def dcgan_fashion_mnist(pretrained: bool = True, device: str = "cpu", **kwargs: Any) -> Any:
+    """DCGAN (Radford et al. 2016) trained on Fashion-MNIST with the non-saturating loss and an EMA
+    generator: 28x28 grayscale clothing images from 100-d noise."""
+    return _zoo("dcgan-fashion-mnist", pretrained, device, **kwargs)

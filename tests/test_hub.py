@@ -1,0 +1,330 @@
+"""Export, load and publish: a local folder, a seeded HF cache, the loopback Hub double, torch.hub."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+
+import ganzoo
+from ganzoo.cards import summarize
+from ganzoo.errors import CheckpointError, ConfigError, GanzooError
+from ganzoo.export import export_run
+from ganzoo.hub import HubUnreachableError, ModelNotFoundError, load, push, zoo_models
+from ganzoo.pretrained import from_run, rebuild_model
+from ganzoo.safeio import sha256_file
+from hub_double import HubDouble, hub, offline_cache, seed_hf_cache, tiny_run, unreachable_hub  # noqa: F401
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = {"config.json", "model.safetensors", "README.md", "samples.png"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_run(tmp_path_factory.mktemp("hub") / "run")
+
+
+@pytest.fixture(scope="module")
+def export(run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_run(run, tmp_path_factory.mktemp("hub-export") / "tiny", model_id="org/tiny")
+
+
+@pytest.fixture
+def zoo(export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A model_cards folder holding a fake dcgan-fashion-mnist (the tiny run), via GANZOO_MODEL_CARDS."""
+    cards = tmp_path / "model_cards"
+    shutil.copytree(export, cards / "dcgan-fashion-mnist")
+    monkeypatch.setenv("GANZOO_MODEL_CARDS", str(cards))
+    return cards / "dcgan-fashion-mnist"
+
+
+def ema_samples(run: Path, n: int = 6, seed: int = 3) -> torch.Tensor:
+    return from_run(run).sample(n, seed=seed)
+
+
+# -- export and local load ---------------------------------------------------------------------------------
+def test_export_writes_the_published_folder(run: Path, export: Path) -> None:
+    assert {p.name for p in export.iterdir()} == PUBLISHED
+    config = json.loads((export / "config.json").read_text())
+    weights = config["weights"]
+    assert weights["file"] == "model.safetensors" and weights["which"] == "ema" and weights["format_version"] == 1
+    assert weights["model_id"] == "org/tiny" and weights["step"] == 2 and weights["discriminator"] is None
+    assert weights["sha256"] == sha256_file(export / "model.safetensors")
+    assert config["architecture"]["distribution"] == "ganzoo" and config["summary"]["step"] == 2
+    generator_keys = set(rebuild_model(config).generator.state_dict())
+    with safe_open(str(export / "model.safetensors"), "pt") as fh:
+        assert set(fh.keys()) == generator_keys
+        assert fh.metadata()["format"] == "pt" and fh.metadata()["ganzoo"] == ganzoo.__version__
+    from PIL import Image
+
+    assert Image.open(export / "samples.png").size == (8 * 30 + 2, 8 * 30 + 2)  # 8x8 tiles of 28 px, 2 px apart
+
+
+def test_local_round_trip_gives_the_runs_ema_samples(run: Path, export: Path) -> None:
+    G = load(export)
+    assert not G.generator.training and not any(p.requires_grad for p in G.generator.parameters())
+    assert G.latent_dim == 16 and G.origin.startswith("local folder")
+    samples = G.sample(6, seed=3)
+    assert torch.equal(samples, ema_samples(run))
+    assert not torch.equal(samples, from_run(run, ema=False).sample(6, seed=3))  # EMA, not raw, is exported
+    assert torch.equal(ganzoo.load(str(export)).sample(6, seed=3), samples)  # the one-line front door
+
+
+def test_load_on_a_dtype(export: Path, run: Path) -> None:
+    G = load(export, dtype="float64")
+    assert G.dtype == torch.float64
+    assert torch.allclose(G.sample(6, seed=3), ema_samples(run), atol=1e-5)
+    with pytest.raises(ConfigError, match="unknown dtype"):
+        load(export, dtype="float7")
+
+
+def test_load_a_run_directory_delegates_to_from_run(run: Path) -> None:
+    G = load(run)
+    assert G.origin.startswith("training run")
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+
+
+def test_export_with_discriminator_and_raw_weights(run: Path, tmp_path: Path) -> None:
+    out = export_run(run, tmp_path / "full", include_discriminator=True)
+    assert {p.name for p in out.iterdir()} == PUBLISHED | {"discriminator.safetensors"}
+    reference = from_run(run, ema=False, discriminator=True)
+    with safe_open(str(out / "discriminator.safetensors"), "pt") as fh:
+        assert set(fh.keys()) == set(reference.model.state_dict())
+    G = load(out, discriminator=True)
+    for key, value in reference.model.discriminator.state_dict().items():
+        assert torch.equal(G.discriminator.state_dict()[key], value), key
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))  # the generator is still the EMA one
+    raw = load(out, ema=False)  # the raw generator ships inside discriminator.safetensors
+    assert torch.equal(raw.sample(6, seed=3), reference.sample(6, seed=3))
+
+    export_run(run, out)  # exporting again without it removes the stale file
+    assert not (out / "discriminator.safetensors").exists()
+    with pytest.raises(CheckpointError, match="--include-discriminator"):
+        load(out, discriminator=True)
+    with pytest.raises(CheckpointError, match="raw generator"):
+        load(out, ema=False)
+
+
+def test_export_of_raw_weights(run: Path, tmp_path: Path) -> None:
+    out = export_run(run, tmp_path / "raw", ema=False, samples=False)
+    assert json.loads((out / "config.json").read_text())["weights"]["which"] == "raw"
+    assert not (out / "samples.png").exists()
+    assert torch.equal(load(out).sample(6, seed=3), from_run(run, ema=False).sample(6, seed=3))
+
+
+def test_export_refuses_to_overwrite_what_it_did_not_write(run: Path, tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="--force"):
+        export_run(run, busy)
+    export_run(run, busy, force=True)
+    assert (busy / "notes.txt").read_text() == "mine" and (busy / "model.safetensors").is_file()
+    export_run(run, busy)  # a previous export may be refreshed without --force
+    with pytest.raises(ConfigError, match="training run"):
+        export_run(run, run, force=True)
+    with pytest.raises(CheckpointError, match="not a training run"):
+        export_run(tmp_path / "nothing", tmp_path / "out")
+
+
+# -- zoo models shipped in model_cards/ ----------------------------------------------------------------------
+def test_zoo_name_loads_the_shipped_copy_without_network(zoo: Path, run: Path, offline_cache: Path) -> None:
+    assert zoo_models() == ["dcgan-fashion-mnist"]
+    G = load("dcgan-fashion-mnist")
+    assert G.origin.startswith("model_cards")
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+    # The Hub id of a zoo model falls back to the shipped copy when offline with an empty cache.
+    assert load("ganzoo/dcgan-fashion-mnist").origin.startswith("model_cards")
+    assert summarize("dcgan-fashion-mnist").startswith("org/tiny: A dcgan image generator")  # what `make demo` prints
+
+
+def test_zoo_hub_id_falls_back_to_the_shipped_copy_when_the_hub_is_unreachable(zoo: Path, run: Path, unreachable_hub: str) -> None:
+    started = time.perf_counter()
+    G = load("ganzoo/dcgan-fashion-mnist")
+    assert G.origin.startswith("model_cards")
+    assert time.perf_counter() - started < 5  # one refused HEAD, no retry loop
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+
+
+def test_unreachable_hub_and_empty_cache_is_one_line(unreachable_hub: str) -> None:
+    with pytest.raises(HubUnreachableError) as info:
+        load("someone/some-gan")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("could not reach the Hub") and "is not in the cache" in message
+    assert "HF_HUB_OFFLINE=1 with a seeded cache" in message
+
+
+def test_unknown_local_folder(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load(tmp_path / "missing")
+    with pytest.raises(CheckpointError, match="neither an exported model"):
+        load(tmp_path)
+
+
+# -- a seeded HF cache, offline ---------------------------------------------------------------------------------
+def test_offline_load_from_a_seeded_cache(export: Path, run: Path, offline_cache: Path) -> None:
+    commit = seed_hf_cache(offline_cache, "org/tiny", export)
+    G = load("org/tiny")
+    assert G.origin.startswith("HF cache") and commit in G.origin
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+    assert torch.equal(load("org/tiny@main").sample(2, seed=0), load("org/tiny", revision=commit).sample(2, seed=0))
+    with pytest.raises(HubUnreachableError) as info:
+        load("org/absent")
+    assert "not in the HF cache" in str(info.value) and "HF_HUB_OFFLINE" in str(info.value)
+    with pytest.raises(CheckpointError, match="--include-discriminator"):
+        load("org/tiny", discriminator=True)
+    with pytest.raises(ConfigError, match="pass one"):
+        load("org/tiny@main", revision="other")
+
+
+def test_offline_cache_entry_with_a_pickle_is_refused(export: Path, offline_cache: Path, tmp_path: Path) -> None:
+    bad = Path(shutil.copytree(export, tmp_path / "bad"))
+    torch.save({"w": torch.zeros(1)}, bad / "model.safetensors")
+    seed_hf_cache(offline_cache, "org/bad", bad)
+    with pytest.raises(CheckpointError, match="zip archive"):
+        load("org/bad")
+
+
+def test_local_files_only_forces_the_cache(export: Path, hub: HubDouble) -> None:
+    with pytest.raises(HubUnreachableError, match="local_files_only=True"):
+        load("org/tiny", local_files_only=True)
+    assert not [r for r in hub.requests if "/resolve/" in r[1]]
+
+
+# -- push, pull, load offline: the Hub double -----------------------------------------------------------------------
+def test_push_pull_then_offline_load(run: Path, hub: HubDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = push(run, "org/tiny")
+    repo = hub.repo("org/tiny")
+    head = repo.history()[0]
+    assert url.endswith(head.oid)
+    assert [c.summary for c in repo.history()][1:] == ["initial commit"]  # everything in one commit
+    assert set(head.added) == PUBLISHED and head.deleted == []
+    assert sum(1 for method, path in hub.requests if "/commit/" in path) == 1
+
+    from huggingface_hub import HfApi
+
+    info = HfApi().model_info("org/tiny")
+    assert info.sha == head.oid and {s.rfilename for s in info.siblings} == PUBLISHED | {".gitattributes"}
+    card = head.files["README.md"].decode()
+    assert 'ganzoo.load("org/tiny")' in card  # pushed runs are exported with the repo id as model id
+
+    G = load("org/tiny")
+    assert G.origin.startswith("Hub") and head.oid in G.origin
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    before = len(hub.requests)
+    G = load("org/tiny")
+    assert G.origin.startswith("HF cache") and len(hub.requests) == before  # no network at all
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+
+
+def test_push_an_export_folder_branches_and_stale_files(run: Path, export: Path, hub: HubDouble, tmp_path: Path) -> None:
+    full = export_run(run, tmp_path / "full", include_discriminator=True, model_id="org/tiny")
+    push(full, "org/tiny", include_discriminator=True)
+    assert "discriminator.safetensors" in hub.repo("org/tiny").history()[0].files
+    assert load("org/tiny", discriminator=True).discriminator is not None
+
+    push(export, "org/tiny")  # the export without a discriminator: the old one is deleted
+    head = hub.repo("org/tiny").history()[0]
+    assert head.deleted == ["discriminator.safetensors"] and "discriminator.safetensors" not in head.files
+    with pytest.raises(CheckpointError, match="no discriminator"):
+        load("org/tiny", discriminator=True)
+
+    push(full, "org/tiny", revision="dev", commit_message="with D")
+    repo = hub.repo("org/tiny")
+    assert repo.history("dev")[0].summary == "with D" and "discriminator.safetensors" not in repo.history("main")[0].files
+    assert load("org/tiny@dev", discriminator=True).discriminator is not None
+    with pytest.raises(CheckpointError, match="--include-discriminator"):
+        push(export, "org/tiny", include_discriminator=True)
+
+
+def test_hub_errors_say_what_to_do(run: Path, hub: HubDouble) -> None:
+    with pytest.raises(ModelNotFoundError) as info:
+        load("org/missing")
+    assert "not found on the Hub" in str(info.value) and "check the id or pass a local folder" in str(info.value)
+    push(run, "org/tiny")
+    with pytest.raises(ModelNotFoundError, match="revision 'nope'"):
+        load("org/tiny@nope")
+    from huggingface_hub import HfApi
+
+    HfApi().create_repo("org/empty")
+    with pytest.raises(ModelNotFoundError, match="has no config.json"):
+        load("org/empty")
+    with pytest.raises(ConfigError, match="not a valid Hub repo id"):
+        load("org/bad name")
+    with pytest.raises(ConfigError, match="org/name"):
+        push(run, "just-a-name")
+
+
+def test_push_without_network_is_one_line(run: Path, unreachable_hub: str) -> None:
+    with pytest.raises(HubUnreachableError) as info:
+        push(run, "org/tiny")
+    message = str(info.value)
+    assert "\n" not in message and "could not reach the Hub" in message and "nothing was uploaded" in message
+
+
+def test_private_repo_needs_a_token(run: Path, hub: HubDouble) -> None:
+    push(run, "org/secret", private=True, token="hf_write")
+    assert hub.repo("org/secret").private
+    with pytest.raises(ModelNotFoundError):
+        load("org/secret", token=False)
+    assert load("org/secret", token="hf_read").sample(1, seed=0).shape == (1, 1, 28, 28)
+
+
+# -- torch.hub ---------------------------------------------------------------------------------------------------------
+def test_hubconf_with_source_local(zoo: Path, run: Path, offline_cache: Path) -> None:
+    G = torch.hub.load(str(REPO_ROOT), "dcgan_fashion_mnist", source="local", pretrained=True)
+    assert isinstance(G, ganzoo.PretrainedGenerator)
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+    untrained = torch.hub.load(str(REPO_ROOT), "dcgan_fashion_mnist", source="local", pretrained=False)
+    assert untrained.latent_dim == G.latent_dim and not untrained.generator.training
+    assert not torch.equal(untrained.sample(6, seed=3), G.sample(6, seed=3))
+
+
+# -- the command line ----------------------------------------------------------------------------------------------------
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from ganzoo.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_export_push_sample(run: Path, hub: HubDouble, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GANZOO_DEBUG", raising=False)
+    code, out, err = run_cli(["export", str(run), str(tmp_path / "out"), "--model-id", "org/cli"], capsys)
+    assert code == 0, err
+    assert {p.name for p in (tmp_path / "out").iterdir()} == PUBLISHED
+    code, out, err = run_cli(["export", str(run), str(tmp_path)], capsys)  # tmp_path holds "out": not empty
+    assert code == 1 and err.count("\n") == 1 and "--force" in err
+
+    code, out, err = run_cli(["push", str(tmp_path / "out"), "--repo", "org/cli", "--endpoint", hub.url], capsys)
+    assert code == 0, err
+    assert hub.repo("org/cli").history()[0].oid in out
+    code, out, err = run_cli(["sample", "org/cli", "-n", "4", "--out", str(tmp_path / "grid.png")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "grid.png").is_file()
+
+
+def test_cli_push_without_network(run: Path, unreachable_hub: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GANZOO_DEBUG", raising=False)
+    code, out, err = run_cli(["push", str(run), "--repo", "org/tiny"], capsys)
+    assert code == 1 and "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("error: could not reach the Hub")
+
+
+def test_errors_are_ganzoo_errors() -> None:
+    for cls in (HubUnreachableError, ModelNotFoundError):
+        assert issubclass(cls, GanzooError)
