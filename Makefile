@@ -18,6 +18,7 @@ $(BIN)/python:
 # Editable install with dev extras; torch pinned through constraints.txt; the BEGAN plugin is
 # installed like any third-party plugin, from its own folder.
 $(STAMP): pyproject.toml constraints.txt plugins/ganzoo-began/pyproject.toml | $(BIN)/python
+	rm -rf ganzoo.egg-info  # a stale copy here would shadow the installed entry points
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m pip install -q -c constraints.txt --no-deps -e plugins/ganzoo-began
 	touch $@

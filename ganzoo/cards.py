@@ -220,7 +220,11 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
     shape = info.get("data_shape") or []
     num_classes = int(info.get("num_classes") or 0)
     conditional = f"class-conditional ({num_classes} classes)" if num_classes else "unconditional"
-    resolution = f"{shape[1]}x{shape[2]} px, {shape[0]} channel{'s' if shape[0] != 1 else ''}" if len(shape) == 3 else f"{'x'.join(map(str, shape))} points"
+    if len(shape) == 3:
+        resolution = f"{shape[1]}x{shape[2]} px, {shape[0]} channel{'s' if shape[0] != 1 else ''}"
+        output = f"{shape[1]}x{shape[2]} images"
+    else:
+        resolution = output = f"{'x'.join(map(str, shape))}-D points"
     training = info.get("training") or {}
     resolved = info.get("resolved") or {}
     summary = info.get("summary") or {}
@@ -273,11 +277,11 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
         ("discriminator", f"`{disc['file']}`: {disc.get('contents', 'raw model state')}" if disc else "not published (export with --include-discriminator for fine-tuning)"),
         ("format", "safetensors only; ganzoo refuses pickles"),
     ]
-    kind = "image generator" if _is_image(info) else "generator of 2-D points"
+    kind = "An image generator" if _is_image(info) else f"A generator of {output}"
     summary_line = (
-        f"A {arch['name']} {kind} trained with the {loss['name']} loss"
-        + (f" and {', '.join(t['name'] for t in tricks)}" if tricks else "")
-        + f" on {pretty} ({resolution}, {conditional}) for {_fmt(steps)} steps"
+        f"{kind} with the {arch['name']} architecture and the {loss['name']} loss"
+        + (f" (tricks: {', '.join(t['name'] for t in tricks)})" if tricks else "")
+        + f", trained on {pretty} ({resolution}, {conditional}) for {_fmt(steps)} step{'' if steps == 1 else 's'}"
         + (f" in {_duration(summary.get('wall_time_s'))} on {summary.get('hardware')}" if summary.get("hardware") else "")
         + ", with ganzoo."
     )
@@ -290,6 +294,7 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
         "tricks": tricks,
         "dataset": {"name": data_name, "pretty": pretty, "hub_id": hub_id, "args": data_plugin["args"]},
         "resolution": resolution,
+        "output": output,
         "conditional": conditional,
         "num_classes": num_classes,
         "latent_dim": info.get("latent_dim", "?"),

@@ -110,6 +110,11 @@ class Views:
     # then the generator step scores the real side too.
     real_depends_on_generator: bool = False
 
+    def detach(self) -> "Views":
+        """The same views cut from the generator's graph (what the discriminator step sees)."""
+        aux = {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in self.aux.items()}
+        return Views(self.real.detach(), self.fake.detach(), aux, self.real_depends_on_generator)
+
 
 @dataclass(frozen=True)
 class TrainDefaults:

@@ -116,9 +116,25 @@ def _hub_files(config: dict[str, Any], folder: Path, need_weights: bool, ema: bo
     """The weights files a load needs besides config.json."""
     weights = weights_section(config, folder)
     files = [weights["file"]] if need_weights else []
-    if need_weights and (discriminator or (not ema and weights.get("which") == "ema")):
+    if need_weights and (discriminator or (not ema and weights.get("which") == "ema") or _has_encoder(config, weights)):
         files.append(_discriminator_entry(weights, folder)["file"])
     return files
+
+
+def _has_encoder(config: dict[str, Any], weights: dict[str, Any]) -> bool:
+    """An architecture with an encoder (BiGAN, AAE) whose export ships it, in discriminator.safetensors:
+    loaded by default, so ``encode``/``reconstruct`` work as they do for a run."""
+    from . import registry
+
+    if not isinstance(weights.get("discriminator"), dict):
+        return False
+    name = (config.get("architecture") or {}).get("name")
+    if name not in registry.architectures:
+        return False
+    try:
+        return "encoder" in registry.architectures.get(name).provides
+    except GanzooError:
+        return False
 
 
 def _fetch(repo_id: str, revision: str | None, *, offline: bool, need_weights: bool, ema: bool, discriminator: bool,
@@ -316,14 +332,15 @@ def _load_export(folder: Path, *, ema: bool, discriminator: bool) -> Any:
     weights = weights_section(config, folder)
     raw_generator_wanted = not ema and weights.get("which") == "ema"
     model = rebuild_model(config)  # a missing plugin names the package to install
-    if discriminator or raw_generator_wanted:
+    keep = discriminator or _has_encoder(config, weights)
+    if keep or raw_generator_wanted:
         why = " (its raw generator weights ship in that file)" if raw_generator_wanted and not discriminator else ""
         entry = _discriminator_entry(weights, folder, why)
         load_strict(model, read_verified(folder / entry["file"], entry.get("sha256")), entry["file"])
     if not raw_generator_wanted:
         tensors = read_verified(folder / weights["file"], weights.get("sha256"))
         load_strict(model.generator, tensors, weights["file"])
-    return PretrainedGenerator(model.generator, config, model if discriminator else None)
+    return PretrainedGenerator(model.generator, config, model if keep else None)
 
 
 def _dtype(dtype: Any) -> Any:
@@ -469,8 +486,7 @@ def push(
             present = set(api.list_repo_files(repo_id, revision=branch, repo_type="model"))
             operations: list[Any] = [CommitOperationAdd(path_in_repo=p.relative_to(export_dir).as_posix(), path_or_fileobj=str(p)) for p in files]
             operations += [CommitOperationDelete(path_in_repo=n) for n in EXPORT_FILES if n in present and n not in names]
-            for op in operations:
-                info = api.create_commit(repo_id, [op], commit_message=message, revision=branch, repo_type="model")
+            info = api.create_commit(repo_id, operations, commit_message=message, revision=branch, repo_type="model")
         except (httpx2.TransportError, OfflineModeIsEnabled, HfHubHTTPError) as exc:
             raise _hub_call_error(exc, repo_id, endpoint) from exc
         except ValueError as exc:  # e.g. the Hub rejected the card's metadata

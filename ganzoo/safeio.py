@@ -57,6 +57,9 @@ def sniff(path: Path) -> str | None:
         head = fh.read(16)
     if head[:2] == b"PK":
         return "a zip archive (torch.save format)"
+    # A valid safetensors header first: its length field can itself start with bytes 80 02..05.
+    if len(head) >= 9 and head[8:9] == b"{" and 0 < struct.unpack("<Q", head[:8])[0] <= _MAX_HEADER:
+        return None
     if head[:1] == b"\x80" and len(head) > 1 and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "a Python pickle"
     if len(head) < 8:

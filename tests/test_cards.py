@@ -107,7 +107,7 @@ def test_conditional_model_and_uninstalled_plugin(run: Path) -> None:
     assert "conditional-image-generation" in card.data.tags and card.data.pipeline_tag is None
     assert all(r.task_type == "conditional-image-generation" for r in card.data.eval_results)
     assert "not installed here: pip install 'ganzoo-hinge==0.3'" in card.text
-    assert "`ganzoo-hinge==0.3`" in card.text  # the usage section names the extra package
+    assert "`pip install ganzoo ganzoo-hinge==0.3`" in card.text  # the usage section names the extra package
     assert "labels=3" in card.text
 
 
@@ -122,7 +122,7 @@ def test_bad_eval_json_and_bad_folder(run: Path, tmp_path: Path) -> None:
 
 def test_summary_lines(run: Path) -> None:
     text = summarize(run)
-    assert text.startswith("dcgan-fake: A dcgan image generator trained with the non-saturating loss on fake")
+    assert text.startswith("dcgan-fake: An image generator with the dcgan architecture and the non-saturating loss, trained on fake")
     assert "FID: 12.345 (fake test; real images 10000, generated images 10000)" in text
 
 

@@ -131,6 +131,22 @@ def test_export_refuses_to_overwrite_what_it_did_not_write(run: Path, tmp_path: 
         export_run(tmp_path / "nothing", tmp_path / "out")
 
 
+@pytest.mark.parametrize("arch", ["cgan", "bigan"])
+def test_conditional_and_encoder_families_round_trip(arch: str, tmp_path: Path) -> None:
+    from ganzoo.build import PluginSpec
+
+    result = ganzoo.train(arch, "non-saturating", PluginSpec("fake", {"n": 32}), tmp_path / "run", steps=1, batch_size=4,
+                          progress=False, device="cpu", sample_every=100, checkpoint_every=100)
+    out = export_run(result.run_dir, tmp_path / "export", include_discriminator=True)
+    G, reference = load(out), from_run(result.run_dir)
+    labels = [0, 1, 2, 9] if arch == "cgan" else None
+    assert G.num_classes == (10 if arch == "cgan" else 0)
+    assert torch.equal(G.sample(4, seed=1, labels=labels), reference.sample(4, seed=1, labels=labels))
+    if arch == "bigan":  # the encoder ships in discriminator.safetensors and is loaded with it
+        x = G.sample(2, seed=0)
+        assert torch.allclose(G.encode(x), reference.encode(x))
+
+
 # -- zoo models shipped in model_cards/ ----------------------------------------------------------------------
 def test_zoo_name_loads_the_shipped_copy_without_network(zoo: Path, run: Path, offline_cache: Path) -> None:
     assert zoo_models() == ["dcgan-fashion-mnist"]
@@ -139,7 +155,7 @@ def test_zoo_name_loads_the_shipped_copy_without_network(zoo: Path, run: Path, o
     assert torch.equal(G.sample(6, seed=3), ema_samples(run))
     # The Hub id of a zoo model falls back to the shipped copy when offline with an empty cache.
     assert load("ganzoo/dcgan-fashion-mnist").origin.startswith("model_cards")
-    assert summarize("dcgan-fashion-mnist").startswith("org/tiny: A dcgan image generator")  # what `make demo` prints
+    assert summarize("dcgan-fashion-mnist").startswith("org/tiny: An image generator with the dcgan architecture")  # what `make demo` prints
 
 
 def test_zoo_hub_id_falls_back_to_the_shipped_copy_when_the_hub_is_unreachable(zoo: Path, run: Path, unreachable_hub: str) -> None:

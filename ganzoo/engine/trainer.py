@@ -212,10 +212,14 @@ class Trainer:
         logs: dict[str, Tensor] = {}
 
         # (1) Discriminator: n_critic updates, each on a fresh real batch, generator frozen.
-        for _ in range(self.hp.n_critic):
+        # The last one builds its views with autograd on and shows D a detached copy, so the
+        # generator step reuses the same fakes instead of running G again.
+        for i in range(self.hp.n_critic):
             batch = self._prepare(next(batches))
-            with torch.no_grad(), self.autocast():
-                views = self._views(batch)
+            last = i == self.hp.n_critic - 1
+            with torch.set_grad_enabled(last), self.autocast():
+                views_g = self._views(batch)
+            views = views_g.detach() if last else views_g
             with self.autocast():
                 real, fake = model.critic(views.real), model.critic(views.fake)
                 ctx = PenaltyContext(model, views, real, fake, self.step)
@@ -240,7 +244,7 @@ class Trainer:
             p.requires_grad_(False)
         try:
             with self.autocast():
-                views = self._views(batch)
+                views = views_g
                 fake = model.critic(views.fake)
                 needs_real = views.real_depends_on_generator or self.g_uses_real
                 real_g = model.critic(views.real) if needs_real else None
