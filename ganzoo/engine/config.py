@@ -38,9 +38,10 @@ class TrainConfig:
     log_every: int = 10
     num_workers: int = 0
     tensorboard: bool = False
+    time_budget_s: float | None = None  # stop (with a checkpoint) once the run's total wall time reaches this
 
     # Settings that may change between a run and its resumption.
-    RESUMABLE_CHANGES = ("steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "num_workers", "tensorboard", "device")
+    RESUMABLE_CHANGES = ("steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "num_workers", "tensorboard", "device", "time_budget_s")
 
     def validate(self) -> None:
         positive = ("steps", "batch_size", "sample_every", "checkpoint_every", "log_every")
@@ -55,6 +56,8 @@ class TrainConfig:
             raise ConfigError(f"ema must be in (0, 1) or 'none', got {self.ema}")
         if self.betas is not None and not all(0.0 <= b < 1.0 for b in self.betas):
             raise ConfigError(f"betas must be in [0, 1), got {self.betas}")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise ConfigError(f"time budget must be positive, got {self.time_budget_s}")
         if self.num_workers < 0 or self.keep_checkpoints < 0:
             raise ConfigError("num-workers and keep-checkpoints must be >= 0")
         if self.precision not in ("fp32", "bf16", "fp16"):

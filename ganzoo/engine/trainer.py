@@ -289,8 +289,11 @@ class Trainer:
         rate = 0.0
         check_every = 1 if self.device.type == "cpu" else c.log_every
         previous = _install_stop_handler(self)
+        spent_before = self._previous_wall_time()
         try:
             while self.step < c.steps and not self._stop_requested:
+                if c.time_budget_s is not None and spent_before + time.perf_counter() - started >= c.time_budget_s:
+                    break
                 logs, d_real, d_fake = self.train_step(batches)
                 self.step += 1
                 extra = self.loss.end_step(d_real, d_fake)
@@ -313,7 +316,7 @@ class Trainer:
                     last_grid = self.save_grid()
                 if self.step % c.checkpoint_every == 0 or self.step == c.steps:
                     last_ckpt = self.save_checkpoint()
-            if self._stop_requested and self.step < c.steps:
+            if self.step < c.steps and (self._stop_requested or c.time_budget_s is not None) and self.step > start_step:
                 last_ckpt = self.save_checkpoint()
         finally:
             _restore_stop_handler(previous)
@@ -328,10 +331,16 @@ class Trainer:
             self._write_summary(elapsed, overall or rate)
         return TrainResult(self.run_dir, self.step, overall or rate, last, last_ckpt, last_grid)
 
+    def _previous_wall_time(self) -> float:
+        path = self.run_dir / "summary.json"
+        if not (self.resume and path.is_file()):
+            return 0.0
+        return float(read_json(path, "run summary").get("wall_time_s", 0.0))
+
     def _write_summary(self, elapsed: float, rate: float) -> None:
         """RUN/summary.json: what model cards report about training (wall time adds up over resumes)."""
         path = self.run_dir / "summary.json"
-        previous = read_json(path, "run summary") if path.is_file() else {}
+        previous = read_json(path, "run summary") if (self.resume and path.is_file()) else {}
         hardware = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
         write_json(path, {
             "step": self.step,

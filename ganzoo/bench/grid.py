@@ -1,0 +1,199 @@
+"""The grid runner: cells, segments, scoring, and per-cell result files."""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import args as typed_args
+from .. import registry
+from ..build import PluginSpec, build_dataset, check_compatible
+from ..errors import ConfigError, GanzooError
+from ..safeio import read_json, write_atomic, write_json
+
+
+@dataclass(frozen=True)
+class Cell:
+    arch: str
+    loss: str
+    dataset: str
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.arch}__{self.loss}__{self.dataset}__s{self.seed}"
+
+    @property
+    def variant(self) -> str:
+        return f"{self.arch}/{self.loss}"
+
+
+@dataclass
+class BenchSpec:
+    """What to run: the grid, one budget for every cell, and how to score."""
+
+    archs: list[str]
+    losses: list[str]
+    datasets: list[str]
+    seeds: list[int]
+    steps: int | None = 1000
+    time_budget_s: float | None = None
+    evals: int = 4  # points on each curve
+    batch_size: int = 64
+    arch_args: dict[str, str] = field(default_factory=dict)
+    data_args: dict[str, str] = field(default_factory=dict)
+    metrics: list[str] | None = None
+    n_generated: int = 2000
+    n_real: int = 2000
+    device: str = "auto"
+    ema: float | None = 0.999
+
+    def validate(self) -> None:
+        if (self.steps is None) == (self.time_budget_s is None):
+            raise ConfigError("give exactly one budget: --steps or --time-budget")
+        if self.steps is not None and self.steps < self.evals:
+            raise ConfigError(f"--steps ({self.steps}) must be at least --evals ({self.evals})")
+        if self.evals < 1:
+            raise ConfigError("--evals must be at least 1")
+        for label, values in (("--arch", self.archs), ("--loss", self.losses), ("--dataset", self.datasets), ("--seeds", self.seeds)):
+            if not values:
+                raise ConfigError(f"{label} needs at least one value")
+        for name in self.archs:
+            registry.architectures.get(name)
+        for name in self.losses:
+            registry.losses.get(name)
+        for name in self.datasets:
+            registry.datasets.get(name)
+        if self.arch_args:
+            accepted = [a for a in self.archs if set(self.arch_args) <= set(typed_args.parameters(registry.architectures.get(a)))]
+            if not accepted:
+                raise ConfigError(f"no architecture in the grid accepts {', '.join(self.arch_args)}")
+
+    def cells(self) -> list[Cell]:
+        return [Cell(a, l, d, s) for d, a, l, s in itertools.product(self.datasets, self.archs, self.losses, self.seeds)]
+
+
+def _arch_spec(spec: BenchSpec, arch: str) -> PluginSpec:
+    params = typed_args.parameters(registry.architectures.get(arch))
+    return PluginSpec(arch, {k: v for k, v in spec.arch_args.items() if k in params})
+
+
+def _data_spec(spec: BenchSpec, dataset: str) -> PluginSpec:
+    params = typed_args.parameters(registry.datasets.get(dataset))
+    return PluginSpec(dataset, {k: v for k, v in spec.data_args.items() if k in params})
+
+
+def refusal(spec: BenchSpec, cell: Cell) -> str | None:
+    """Why a cell cannot run (an incompatible combination), or None."""
+    try:
+        data, _ = build_dataset(_data_spec(spec, cell.dataset))
+        check_compatible(cell.arch, cell.loss, [], data.spec(), cell.dataset)
+    except GanzooError as exc:
+        return str(exc)
+    return None
+
+
+def _segment_targets(spec: BenchSpec) -> list[tuple[int | None, float | None]]:
+    """(step target, time target) of each segment; exactly one of the two is set."""
+    if spec.steps is not None:
+        return [(max(1, round(spec.steps * (i + 1) / spec.evals)), None) for i in range(spec.evals)]
+    return [(None, spec.time_budget_s * (i + 1) / spec.evals) for i in range(spec.evals)]
+
+
+def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[], None] | None = None) -> dict[str, Any]:
+    from ..engine.config import TrainConfig
+    from ..engine.trainer import Trainer
+    from ..evaluation import score
+    from ..pretrained import from_run
+
+    result_path = folder / "result.json"
+    if result_path.is_file():
+        return read_json(result_path, "bench result")
+    run_dir = folder / "run"
+    curve_path = folder / "curve.json"
+    curve: list[dict[str, Any]] = read_json(curve_path, "bench curve")["curve"] if curve_path.is_file() else []
+    data_spec = _data_spec(spec, cell.dataset)
+    for index, (step_target, time_target) in enumerate(_segment_targets(spec)):
+        if index < len(curve):  # this segment was trained and scored before an interruption
+            if on_segment:
+                on_segment()
+            continue
+        resume = (run_dir / "checkpoints" / "latest").is_file()
+        config = TrainConfig(
+            arch=_arch_spec(spec, cell.arch), loss=PluginSpec(cell.loss), dataset=data_spec,
+            steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
+            batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema,
+            sample_every=10**12, checkpoint_every=10**12, log_every=25,
+        )
+        Trainer(config, run_dir, resume=resume, progress=False).fit()
+        summary = read_json(run_dir / "summary.json", "run summary")
+        G = from_run(run_dir)
+        scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
+                       seed=cell.seed, device="cpu" if spec.device == "auto" else spec.device, progress=False)
+        point: dict[str, Any] = {"step": summary["step"], "wall_time_s": summary["wall_time_s"],
+                                 "images_per_second": summary["images_per_second_last_session"]}
+        for r in scored["results"]:
+            if "value" in r:
+                point[r["metric"]] = r["value"]
+        point["protocol"] = {r["metric"]: r["protocol"] for r in scored["results"] if "protocol" in r}
+        curve.append(point)
+        write_json(curve_path, {"curve": curve})
+        if on_segment:
+            on_segment()
+    G = from_run(run_dir)
+    G.save_grid(folder / "samples.png", n=64, seed=0)
+    final = {k: v for k, v in curve[-1].items() if k != "protocol"}
+    result = {"cell": asdict(cell), "variant": cell.variant, "budget": {"steps": spec.steps, "time_budget_s": spec.time_budget_s},
+              "batch_size": spec.batch_size, "curve": curve, "final": final, "protocol": curve[-1]["protocol"]}
+    _write_curve_csv(folder / "curve.csv", curve)
+    write_json(result_path, result)
+    return result
+
+
+def _write_curve_csv(path: Path, curve: list[dict[str, Any]]) -> None:
+    columns = sorted({k for point in curve for k in point if k != "protocol"}, key=lambda k: (k not in ("step", "wall_time_s"), k))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for point in curve:
+        writer.writerow({k: point.get(k, "") for k in columns})
+    write_atomic(path, lambda p: p.write_text(buffer.getvalue()))
+
+
+def run_grid(spec: BenchSpec, out: Path, progress: bool = True) -> dict[str, Any]:
+    """Run (or finish) every cell, then write the leaderboard and plots."""
+    from .leaderboard import write_leaderboard
+
+    spec.validate()
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "bench.json", asdict(spec))
+    cells = spec.cells()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(cells) * spec.evals, desc="bench", unit="segment", dynamic_ncols=True)
+    results, refused = [], []
+    started = time.perf_counter()
+    try:
+        for cell in cells:
+            if bar is not None:
+                bar.set_postfix_str(cell.key, refresh=True)
+            reason = refusal(spec, cell)
+            if reason is not None:
+                refused.append({"cell": asdict(cell), "reason": reason})
+                if bar is not None:
+                    bar.update(spec.evals)
+                continue
+            results.append(run_cell(spec, cell, out / "cells" / cell.key, on_segment=(bar.update if bar is not None else None) and (lambda: bar.update(1))))
+    finally:
+        if bar is not None:
+            bar.close()
+    summary = {"spec": asdict(spec), "results": results, "refused": refused, "wall_time_s": round(time.perf_counter() - started, 1)}
+    write_json(out / "results.json", summary)
+    write_leaderboard(out, summary)
+    return summary

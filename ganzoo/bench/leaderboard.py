@@ -1,0 +1,102 @@
+"""Leaderboard tables (markdown + CSV, mean ± std over seeds) and plots from a finished grid."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..safeio import write_atomic
+
+# metric -> True when larger is better; the first present one orders the table.
+ORDER = [("fid", False), ("kid_mean", False), ("modes_captured", True), ("high_quality_fraction", True),
+         ("precision", True), ("recall", True), ("parzen_log_likelihood", True)]
+SHOWN = ["fid", "kid_mean", "precision", "recall", "density", "coverage", "is_mean",
+         "modes_captured", "high_quality_fraction", "kl_to_uniform", "parzen_log_likelihood", "images_per_second"]
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def aggregate(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Per dataset, one row per variant with mean and std of every final figure over seeds."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in results:
+        groups[(r["cell"]["dataset"], r["variant"])].append(r)
+    tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for (dataset, variant), runs in groups.items():
+        row: dict[str, Any] = {"variant": variant, "seeds": len(runs), "steps": runs[0]["final"]["step"],
+                               "wall_time_s": _mean_std([r["final"]["wall_time_s"] for r in runs])[0]}
+        for metric in SHOWN:
+            if any(metric in r["final"] for r in runs):
+                row[metric] = _mean_std([r["final"].get(metric) for r in runs])
+        tables[dataset].append(row)
+    for dataset, rows in tables.items():
+        for metric, larger in ORDER:
+            if any(metric in row for row in rows):
+                rows.sort(key=lambda row: (math.inf if math.isnan(row.get(metric, (math.nan,))[0]) else
+                                           (-row[metric][0] if larger else row[metric][0])))
+                break
+    return dict(tables)
+
+
+def _fmt(value: Any) -> str:
+    mean, std = value
+    if math.isnan(mean):
+        return "–"
+    digits = 1 if abs(mean) >= 100 else 3 if abs(mean) < 10 else 2
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    tables = aggregate(summary["results"])
+    spec = summary["spec"]
+    budget = f"{spec['steps']} steps" if spec.get("steps") else f"{spec['time_budget_s']} s of training"
+    lines = ["# ganzoo bench leaderboard", "",
+             f"Budget per cell: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}; "
+             f"{spec['n_generated']} generated vs {spec['n_real']} real samples per image metric. "
+             "Figures are mean ± std over seeds at the end of the budget; the protocol of every figure is in each cell's result.json.", ""]
+    for dataset, rows in tables.items():
+        metrics = [m for m in SHOWN if any(m in row for row in rows)]
+        lines += [f"## {dataset}", "", "| rank | variant | " + " | ".join(metrics) + " | wall time (s) |",
+                  "|---|---|" + "---|" * len(metrics) + "---|"]
+        for rank, row in enumerate(rows, 1):
+            cells = [_fmt(row[m]) if m in row else "–" for m in metrics]
+            lines.append(f"| {rank} | {row['variant']} | " + " | ".join(cells) + f" | {row['wall_time_s']:.0f} |")
+        lines.append("")
+    if summary.get("refused"):
+        lines += ["## Refused combinations", ""]
+        for r in summary["refused"]:
+            c = r["cell"]
+            lines.append(f"- {c['arch']}/{c['loss']} on {c['dataset']}: {r['reason']}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def leaderboard_csv(summary: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["dataset", "variant", "seeds", "steps", "metric", "mean", "std"])
+    for dataset, rows in aggregate(summary["results"]).items():
+        for row in rows:
+            for metric in SHOWN:
+                if metric in row:
+                    writer.writerow([dataset, row["variant"], row["seeds"], row["steps"], metric, *row[metric]])
+    return buffer.getvalue()
+
+
+def write_leaderboard(out: Path, summary: dict[str, Any]) -> None:
+    write_atomic(out / "leaderboard.md", lambda p: p.write_text(markdown(summary)))
+    write_atomic(out / "leaderboard.csv", lambda p: p.write_text(leaderboard_csv(summary)))
+    try:
+        from .plots import write_plots
+    except ImportError:  # matplotlib is an optional extra
+        return
+    write_plots(out, summary)

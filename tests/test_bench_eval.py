@@ -1,0 +1,107 @@
+"""`ganzoo bench` (grid, resume, leaderboard, plots) and `ganzoo eval` (figures with protocols)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ganzoo.bench import BenchSpec, run_grid
+from ganzoo.bench.leaderboard import aggregate
+from ganzoo.cli import cli
+
+SMALL_MLP = {"g_hidden": "16,16", "d_hidden": "16,16"}
+
+
+def small_spec(**overrides) -> BenchSpec:
+    values = dict(archs=["mlp", "dcgan"], losses=["non-saturating", "hinge"], datasets=["toy-ring"], seeds=[0, 1],
+                  steps=4, evals=2, batch_size=16, arch_args=SMALL_MLP, metrics=["toy"], n_generated=200, n_real=200, device="cpu")
+    values.update(overrides)
+    return BenchSpec(**values)
+
+
+def test_grid_writes_results_leaderboard_and_plots_and_resumes(tmp_path) -> None:
+    out = tmp_path / "bench"
+    summary = run_grid(small_spec(), out, progress=False)
+    assert len(summary["results"]) == 4  # mlp x 2 losses x 2 seeds
+    assert {r["cell"]["arch"] for r in summary["refused"]} == {"dcgan"}  # images-only on 2D points
+    assert "toy-ring" in summary["refused"][0]["reason"]
+    cell = out / "cells" / "mlp__hinge__toy-ring__s1"
+    result = json.loads((cell / "result.json").read_text())
+    assert [p["step"] for p in result["curve"]] == [2, 4]
+    assert result["protocol"]["modes_captured"]["n_generated"] == 2500
+    assert (cell / "curve.csv").read_text().splitlines()[0].startswith("step,wall_time_s")
+    board = (out / "leaderboard.md").read_text()
+    assert "mlp/hinge" in board and "mlp/non-saturating" in board and "Refused combinations" in board
+    for name in ("toy-ring_modes_captured_vs_step.png", "toy-ring_modes_captured_vs_time.png", "toy-ring_samples.png", "images_per_second.png"):
+        assert (out / "plots" / name).stat().st_size > 1000
+    rows = aggregate(summary["results"])["toy-ring"]
+    assert all(row["seeds"] == 2 for row in rows)
+
+    # Rerunning skips finished cells (their result files are not rewritten).
+    before = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/result.json")}
+    run_grid(small_spec(), out, progress=False)
+    assert before == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/result.json")}
+
+
+def test_half_done_cell_resumes_from_its_curve(tmp_path) -> None:
+    out = tmp_path / "bench"
+    spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0])
+    run_grid(spec, out, progress=False)
+    cell = out / "cells" / "mlp__hinge__toy-ring__s0"
+    curve = json.loads((cell / "curve.json").read_text())["curve"]
+    (cell / "result.json").unlink()
+    (cell / "curve.json").write_text(json.dumps({"curve": curve[:1]}))  # as if killed after segment 1
+    summary = run_grid(spec, out, progress=False)
+    assert [p["step"] for p in summary["results"][0]["curve"]] == [2, 4]
+    assert summary["results"][0]["curve"][0] == curve[0]  # segment 1 was not redone
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--steps", "4", "--time-budget", "3"], "exactly one budget"),
+        (["--arch", "mlpp", "--loss", "hinge", "--dataset", "toy-ring"], "did you mean 'mlp'"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "a,b"], "--seeds expects"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "nope=1"], "accepts nope"),
+    ],
+)
+def test_bench_bad_input_is_one_line(tmp_path, capsys, args, expected) -> None:
+    from ganzoo.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", *args, "--out", str(tmp_path / "b"), "--quiet"])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+
+
+def _tiny_toy_run(tmp_path):
+    from ganzoo.api import train
+    from ganzoo.build import PluginSpec
+
+    run = tmp_path / "run"
+    train(PluginSpec("mlp", {"g_hidden": (16,), "d_hidden": (16,)}), "non-saturating", PluginSpec("toy-grid", {"n": 256}),
+          run, steps=2, batch_size=16, progress=False)
+    return run
+
+
+def test_eval_prints_figures_with_protocol_and_saves(tmp_path) -> None:
+    run = _tiny_toy_run(tmp_path)
+    result = CliRunner().invoke(cli, ["eval", str(run), "--metrics", "toy,parzen", "--n-generated", "300", "--n-real", "300", "--save"])
+    assert result.exit_code == 0, result.output
+    assert "modes_captured" in result.output and "protocol:" in result.output and "n_modes=25" in result.output
+    saved = json.loads((run / "eval.json").read_text())
+    metrics = {r["metric"] for r in saved["results"]}
+    assert {"modes_captured", "high_quality_fraction", "parzen_log_likelihood"} <= metrics
+    parzen = next(r for r in saved["results"] if r["metric"] == "parzen_log_likelihood")
+    assert parzen["protocol"]["n_generated"] == 300 and parzen["protocol"]["sigma"] > 0
+
+
+def test_eval_refuses_image_metrics_on_points(tmp_path) -> None:
+    from ganzoo.cli import main
+
+    run = _tiny_toy_run(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(run), "--metrics", "fid"])
+    assert exit_info.value.code == 1
