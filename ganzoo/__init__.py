@@ -26,7 +26,7 @@ _LAZY = {
     "register_dataset": "ganzoo.api:register_dataset",
     "register_trick": "ganzoo.api:register_trick",
     "train": "ganzoo.api:train",
-    "traverse": "ganzoo.traverse:traverse",
+    "traverse": "ganzoo.traversal:traverse",
     "Trainer": "ganzoo.engine.trainer:Trainer",
     "TrainConfig": "ganzoo.engine.config:TrainConfig",
     "PluginSpec": "ganzoo.build:PluginSpec",

@@ -156,8 +156,8 @@ class PretrainedGenerator:
         return self.generator(path, y).float()
 
     def traverse(self, code: str | int, **kwargs: Any) -> Tensor:
-        """Sweep one latent code (InfoGAN's c1, c2, ...); see :func:`ganzoo.traverse.traverse`."""
-        from .traverse import traverse
+        """Sweep one latent code (InfoGAN's c1, c2, ...); see :func:`ganzoo.traversal.traverse`."""
+        from .traversal import traverse
 
         return traverse(self, code, **kwargs)
 

@@ -91,6 +91,11 @@ def test_views_and_per_level_scores() -> None:
     assert views.fake.cond is views.real.cond and len(views.fake.cond) == 2
     for fake, real in zip(views.fake.x, views.real.x):
         assert fake.shape == real.shape
+    g = m.generator
+    z_base, *z_levels = g.split(z)
+    torch.testing.assert_close(views.fake.x[0], g.base(z_base), rtol=0, atol=0)
+    for k, (refine, z_k, cond) in enumerate(zip(g.refiners, z_levels, conds)):
+        torch.testing.assert_close(views.fake.x[k + 1], refine(z_k, cond), rtol=0, atol=0)
     out = m.critic(views.real)
     assert out.score.shape == (5, 3)
     assert out.features.shape == (5, sum(m.discriminator.widths))
@@ -154,7 +159,6 @@ def test_lapgan_learns_the_bars(tmp_path, bars) -> None:
         trainer.train_step(batches)
         trainer.step += 1
     w1, fine = probe(trainer.ema.average)
-    print("LAP", w1_0, fine_0, w1, fine)
     assert w1_0 > 0.9 and fine_0 < 0.01, (w1_0, fine_0)
     assert w1 < 0.4, (w1_0, w1)
     assert fine > 0.03, (fine_0, fine)

@@ -118,26 +118,39 @@ def shapes_dataset():
     registry.datasets.unregister("test-shapes-8px")
 
 
-def nearest_template_mse(x: torch.Tensor) -> float:
-    return float(((x[:, None] - shape_templates()[None]) ** 2).mean((2, 3, 4)).min(1).values.mean())
+def nearest_mse(x: torch.Tensor, templates: torch.Tensor) -> float:
+    return float(((x[:, None] - templates[None]) ** 2).mean((2, 3, 4)).min(1).values.mean())
+
+
+def structure_ratio(x: torch.Tensor) -> float:
+    """Distance to the shapes over distance to the same shapes with their pixels shuffled.
+
+    Both sets have the same number of lit pixels, so a blank or gray generator scores ~1; only
+    samples that put strokes where the shapes have them score well below 1.
+    """
+    t = shape_templates()
+    g = torch.Generator().manual_seed(0)
+    shuffled = torch.stack([s.flatten()[torch.randperm(s.numel(), generator=g)].view_as(s) for s in t])
+    return nearest_mse(x, t) / nearest_mse(x, shuffled)
 
 
 @pytest.mark.parametrize(
-    "arch,args,steps,lr",
+    "arch,args,steps",
     [
-        ("resnet", {"g_width": 16, "d_width": 16}, 100, 5e-4),
-        ("rcgan", {"g_width": 16, "d_width": 16, "hidden": 32}, 60, 1e-3),
+        ("resnet", {"g_width": 16, "d_width": 16}, 100),
+        ("rcgan", {"g_width": 16, "d_width": 16, "hidden": 32}, 60),
     ],
 )
-def test_it_learns_tiny_shapes(arch, args, steps, lr, shapes_dataset, tmp_path) -> None:
-    """Seeded: after a short run the samples are far closer to the training shapes than at init."""
+def test_it_learns_tiny_shapes(arch, args, steps, shapes_dataset, tmp_path) -> None:
+    """Seeded: after a short run the samples draw the training shapes (init: ratio ~1)."""
     start = ganzoo.create(arch, channels=1, image_size=SIZE, **args).generator.eval()
     with torch.no_grad():
-        before = nearest_template_mse(start(start.sample_latent(64, generator=torch.Generator().manual_seed(1))))
+        before = structure_ratio(start(start.sample_latent(64, generator=torch.Generator().manual_seed(1))))
+    # beta1 0.5 (DCGAN's) rather than SNGAN's 0 with 5 D steps: the paper setting is slower to start
     ganzoo.train(
         PluginSpec(arch, args), "non-saturating", shapes_dataset, tmp_path / "run", steps=steps, batch_size=32,
-        n_critic=1, lr_g=lr, lr_d=lr, seed=0, ema=None, device="cpu", progress=False,
+        n_critic=1, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), seed=0, ema=None, device="cpu", progress=False,
         sample_every=10**6, checkpoint_every=10**6,
     )
-    after = nearest_template_mse(from_run(tmp_path / "run", ema=False).sample(64, seed=1))
-    assert after < 0.5 * before, (before, after)
+    after = structure_ratio(from_run(tmp_path / "run", ema=False).sample(64, seed=1))
+    assert before > 0.85 and after < 0.7, (before, after)

@@ -13,8 +13,6 @@ from .common import dcgan_init, positive, pyramid_plan
 from .dcgan import DCGANGenerator
 from .mlp import MLPGenerator
 
-Net = Literal["auto", "conv", "mlp"]
-
 
 def conv_body(channels: int, image_size: int, width: int, family: str, batch_norm: bool) -> tuple[nn.Sequential, int]:
     """Strided 4x4 convolutions down to the base map, flattened; returns the net and its width.
@@ -111,7 +109,7 @@ class BiGAN(GANModel):
     """BiGAN / ALI: G(z), an encoder E(x) and D on (x, z) pairs (Donahue et al. 2017; Dumoulin et al. 2017).
 
     D tells (x, E(x)) from (G(z), z); G and E are trained together against it, so E learns to
-    invert G. Images use DCGAN-style conv nets (28, 32 or 64 px), 2D points use MLPs (``net``).
+    invert G. Images use DCGAN-style conv nets (28, 32 or 64 px); points (or ``net=mlp``) use MLPs.
     ``encoder=gaussian`` gives ALI's stochastic q(z|x); the default is BiGAN's deterministic E.
     Optimizer defaults are BiGAN's: Adam, lr 2e-4, beta1 0.5; the latent is ALI's 64-d N(0, I).
     """
@@ -129,7 +127,7 @@ class BiGAN(GANModel):
         channels: int | None = None,
         image_size: int | None = None,
         latent_dim: int = 64,
-        net: Net = "auto",
+        net: Literal["auto", "conv", "mlp"] = "auto",
         encoder: Literal["deterministic", "gaussian"] = "deterministic",
         g_width: int = 64,
         e_width: int = 64,

@@ -4,7 +4,7 @@ The latent is laid out as ``[noise | one-hot categorical codes | continuous code
 announces that layout with three attributes, ``noise_dim``, ``categorical`` (a tuple of category
 counts) and ``continuous`` (a count); :func:`latent_codes` turns them into named codes ``c1, c2,
 ...`` (categorical first, as in the paper's MNIST experiment: c1 = digit, c2 and c3 = style), and
-:func:`ganzoo.traverse.traverse` sweeps any of them.
+:func:`ganzoo.traversal.traverse` sweeps any of them.
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def command(source: str, code: str, steps: int, rows: int, seed: int, low: float
     """
     from ..architectures.infogan import latent_codes
     from ..engine.grids import save_samples
-    from ..traverse import traverse
+    from ..traversal import traverse
     from .sample_cmd import load_any
 
     G = load_any(source, ema=not raw, device=device)

@@ -1,7 +1,8 @@
 """Latent traversal: sweep one code of a structured latent while everything else stays fixed.
 
-    G = ganzoo.load("runs/infogan")            # or ganzoo.pretrained.from_run(...)
-    grid = ganzoo.traverse(G, "c2", steps=10)  # rows x steps samples; row r = one fixed latent
+    G = ganzoo.pretrained.from_run("runs/infogan")   # or ganzoo.load(...) for a published model
+    grid = ganzoo.traverse(G, "c2", steps=10)        # rows x steps samples; row r = one fixed latent
+    # the same: G.traverse("c2", steps=10)
 """
 from __future__ import annotations
 
