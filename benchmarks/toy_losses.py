@@ -3,7 +3,7 @@ optimizer defaults, on ``toy-ring`` (8 modes) and ``toy-grid`` (25 modes), score
 ``ganzoo.metrics.toy`` (2,500 samples; a sample is high quality within 3 std of its nearest mode,
 a mode is captured when it has at least one high-quality sample).
 
-    python benchmarks/toy_losses.py [--steps 1000] [--seeds 2] [--batch-size 256] [--jobs 2]
+    python benchmarks/toy_losses.py [--steps 2000] [--seeds 2] [--batch-size 256] [--jobs 2]
 
 Writes benchmarks/toy_losses.json and benchmarks/toy_losses.md. The default budget is sized to
 finish in about a quarter of an hour on a shared 2-core CPU; the budget is recorded in both files.
@@ -163,7 +163,7 @@ def markdown(summary: dict[str, dict[str, Any]], protocol: dict[str, Any]) -> st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000, help="generator steps per run")
+    parser.add_argument("--steps", type=int, default=2000, help="generator steps per run")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel, one CPU thread each")

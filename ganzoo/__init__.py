@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 # public name -> "module:attribute", imported on first access
 _LAZY = {
     "load": "ganzoo.hub:load",
+    "push": "ganzoo.hub:push",
     "create": "ganzoo.api:create",
     "list_architectures": "ganzoo.api:list_architectures",
     "list_losses": "ganzoo.api:list_losses",

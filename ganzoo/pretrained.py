@@ -62,6 +62,7 @@ class PretrainedGenerator:
         self.generator = generator.eval().requires_grad_(False)
         self.config = config
         self.model = model  # the whole architecture (discriminator, encoder) when loaded with it
+        self.origin = "in memory"  # where the weights came from; ganzoo.load sets it
         if model is not None:
             model.eval()
 
@@ -229,4 +230,6 @@ def from_run(run_dir: str | Path, *, ema: bool = True, discriminator: bool = Fal
     if ema and ema_weights:
         load_strict(generator, ema_weights, f"{ckpt}:ema")
     keep = discriminator or "encoder" in model.provides  # encode()/reconstruct() need the encoder
-    return PretrainedGenerator(generator, config, model if keep else None).to(device)
+    G = PretrainedGenerator(generator, config, model if keep else None).to(device)
+    G.origin = f"run {run_dir} ({ckpt.name}, {'EMA' if ema and ema_weights else 'raw'} weights)"
+    return G

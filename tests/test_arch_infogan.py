@@ -37,6 +37,13 @@ def test_image_shapes_and_q_head(size: int) -> None:
     assert "q_logvar" not in out.extras  # fixed unit variance by default
 
 
+def test_defaults_build_the_papers_mnist_network() -> None:
+    model = ganzoo.create("infogan")
+    assert model.generator(model.generator.sample_latent(2)).shape == (2, 1, 28, 28)
+    fc = model.generator.body.fc
+    assert (fc[0].out_features, fc[3].out_features) == (1024, 7 * 7 * 128)
+
+
 def test_latent_layout() -> None:
     g = ganzoo.create("infogan", data_dim=2, noise_dim=3, categorical=(4, 5), continuous=2, hidden=(8,)).generator
     z = g.sample_latent(500, generator=torch.Generator().manual_seed(0))

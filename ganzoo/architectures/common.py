@@ -35,3 +35,20 @@ def pyramid_plan(image_size: int, family: str) -> tuple[int, int]:
 def positive(name: str, value: int | float) -> None:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
+
+
+def data_shape(data_dim: int | None, channels: int | None, image_size: int | None, family: str) -> tuple[int, ...]:
+    """(C, H, W) for images, (D,) for points, for families that handle both.
+
+    Images when ``channels`` and ``image_size`` are given (the engine fills them for image
+    datasets), points of ``data_dim`` otherwise; with neither, 28 px grayscale (MNIST).
+    """
+    if channels is not None and image_size is not None:
+        positive("channels", channels)
+        if data_dim is not None and channels * image_size * image_size != data_dim:
+            raise ConfigError(f"{family}: channels*image_size^2 = {channels * image_size**2} does not match data_dim {data_dim}")
+        return (channels, image_size, image_size)
+    if data_dim is not None:
+        positive("data_dim", data_dim)
+        return (data_dim,)
+    return (1, 28, 28)

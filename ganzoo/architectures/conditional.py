@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from ..contracts import IMAGES, LABELS, DInput, DOut, Discriminator, GANModel, Generator, Side, TrainDefaults, Views
 from ..errors import ConfigError
 from .blocks import one_hot
-from .common import dcgan_init, positive
+from .common import data_shape, dcgan_init, positive
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .resnet import ResNetDiscriminator, ResNetGenerator, check_args
@@ -28,17 +28,6 @@ def _need_labels(y: Tensor | None, who: str) -> Tensor:
     if y is None:
         raise ValueError(f"the {who} is class-conditional and needs labels y")
     return y
-
-
-def _image_shape(channels: int | None, image_size: int | None, data_dim: int, body: str) -> tuple[int, ...] | None:
-    """(C, H, W) for image data, None for points; refuses a conv body without image dimensions."""
-    if channels is None or image_size is None:
-        if body == "conv":
-            raise ConfigError("body=conv needs image data (channels and image_size); use body=mlp for points")
-        return None
-    if channels * image_size * image_size != data_dim:
-        raise ConfigError(f"channels*image_size^2 = {channels * image_size**2} does not match data_dim {data_dim}")
-    return (channels, image_size, image_size)
 
 
 class ConcatGenerator(Generator):
@@ -96,6 +85,7 @@ class CGAN(GANModel):
 
     Images get DCGAN-style convolutional networks (D sees one constant one-hot map per class next
     to the image); 2D points (or ``body=mlp``) get fully connected networks on ``[x, one_hot(y)]``.
+    Without data dimensions it builds the 28 px grayscale (MNIST) networks.
     """
 
     requires = frozenset({LABELS})
@@ -106,7 +96,7 @@ class CGAN(GANModel):
     def __init__(
         self,
         num_classes: int = 10,
-        data_dim: int = 784,
+        data_dim: int | None = None,
         channels: int | None = None,
         image_size: int | None = None,
         latent_dim: int = 100,
@@ -117,19 +107,21 @@ class CGAN(GANModel):
         d_hidden: tuple[int, ...] = (512, 256),
     ) -> None:
         super().__init__()
-        for name, value in (("num_classes", num_classes), ("data_dim", data_dim), ("latent_dim", latent_dim), ("g_width", g_width), ("d_width", d_width)):
+        for name, value in (("num_classes", num_classes), ("latent_dim", latent_dim), ("g_width", g_width), ("d_width", d_width)):
             positive(name, value)
-        shape = _image_shape(channels, image_size, data_dim, body)
-        if shape is not None and body != "mlp":
+        shape = data_shape(data_dim, channels, image_size, "cgan")
+        is_image = len(shape) == 3
+        if body == "conv" and not is_image:
+            raise ConfigError("cgan body=conv needs image data (channels and image_size); use body=mlp for points")
+        if is_image and body != "mlp":
             g_body: nn.Module = DCGANGenerator(latent_dim + num_classes, shape[0], shape[1], g_width)
             self.generator = ConcatGenerator(g_body, latent_dim, num_classes)
             self.discriminator = ConcatConvDiscriminator(shape[0], shape[1], d_width, num_classes)
             dcgan_init(self)
         else:
-            out_shape = shape or (data_dim,)
-            g_body = MLPGenerator(latent_dim + num_classes, tuple(g_hidden), out_shape, bounded=shape is not None)
+            g_body = MLPGenerator(latent_dim + num_classes, tuple(g_hidden), shape, bounded=is_image)
             self.generator = ConcatGenerator(g_body, latent_dim, num_classes)
-            self.discriminator = ConcatMLPDiscriminator(tuple(d_hidden), data_dim, num_classes)
+            self.discriminator = ConcatMLPDiscriminator(tuple(d_hidden), math.prod(shape), num_classes)
 
 
 class ProjectionCGAN(GANModel):

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..contracts import DInput, DOut, Discriminator, GANModel, Generator, Side, TrainDefaults, Views
 from ..errors import ConfigError
-from .common import positive, pyramid_plan
+from .common import data_shape, positive, pyramid_plan
 
 Q_HEAD = "q_head"
 
@@ -157,7 +157,8 @@ class InfoGAN(GANModel):
     fake; the variational lower bound of I(c; G(z, c)) enters both sides as ``aux_losses``
     (``mi_cat`` weighted 1, ``mi_cont`` weighted 0.1; continuous codes as a Gaussian of fixed unit
     variance unless ``q_variance=learned``). Images use the paper's MNIST networks (28 px; 32 and
-    64 px add up/down-sampling stages); 2D points use fully connected networks.
+    64 px add up/down-sampling stages; with no data dimensions, 28 px grayscale); 2D points use
+    fully connected networks (``hidden``).
     Paper defaults: Adam, lr 1e-3 for G and 2e-4 for D, beta1 0.5.
     """
 
@@ -170,7 +171,7 @@ class InfoGAN(GANModel):
 
     def __init__(
         self,
-        data_dim: int = 784,
+        data_dim: int | None = None,
         channels: int | None = None,
         image_size: int | None = None,
         noise_dim: int = 62,
@@ -184,7 +185,6 @@ class InfoGAN(GANModel):
         hidden: tuple[int, ...] = (256, 256),
     ) -> None:
         super().__init__()
-        positive("data_dim", data_dim)
         positive("g_width", g_width)
         positive("d_width", d_width)
         if noise_dim < 0 or continuous < 0:
@@ -199,16 +199,15 @@ class InfoGAN(GANModel):
         self.lambda_cat, self.lambda_cont = lambda_cat, lambda_cont
         categorical = tuple(categorical)
         latent_dim = noise_dim + sum(categorical) + continuous
-        if channels is not None and image_size is not None:
-            if channels * image_size * image_size != data_dim:
-                raise ConfigError(f"channels*image_size^2 = {channels * image_size**2} does not match data_dim {data_dim}")
-            g_body: nn.Module = _ConvG(latent_dim, channels, image_size, g_width)
-            trunk: nn.Module = _ConvD(channels, image_size, d_width)
+        shape = data_shape(data_dim, channels, image_size, "infogan")
+        if len(shape) == 3:
+            g_body: nn.Module = _ConvG(latent_dim, shape[0], shape[1], g_width)
+            trunk: nn.Module = _ConvD(shape[0], shape[1], d_width)
             features = trunk.out_features
         else:  # points: fully connected networks, linear output
-            g_body = _mlp([latent_dim, *hidden, data_dim], nn.ReLU(True), out_act=False)
-            trunk = _mlp([data_dim, *hidden], nn.LeakyReLU(0.1, True), out_act=True)
-            features = hidden[-1] if hidden else data_dim
+            g_body = _mlp([latent_dim, *hidden, shape[0]], nn.ReLU(True), out_act=False)
+            trunk = _mlp([shape[0], *hidden], nn.LeakyReLU(0.1, True), out_act=True)
+            features = hidden[-1] if hidden else shape[0]
         self.generator = InfoGANGenerator(g_body, noise_dim, categorical, continuous)
         self.discriminator = InfoGANDiscriminator(trunk, features, categorical, continuous, q_variance == "learned")
         _init(self)

@@ -88,7 +88,8 @@ class DiffAugment(Trick):
     differentiable, the generator is trained through them, so D cannot memorize the real set
     without the augmentations leaking into the samples. ``policy`` is a comma-separated subset of
     color, translation (1/8 of the size) and cutout (1/2 of the size), applied in that order.
-    Image tensors among the samples are augmented; latents and conditioning are not. Images only.
+    Image tensors among the samples are augmented, each with its own draw (so the levels of a
+    LAPGAN pyramid are not augmented consistently); latents and conditioning are not. Images only.
     """
 
     requires = frozenset({IMAGES})
