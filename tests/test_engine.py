@@ -260,12 +260,22 @@ RANK_SCRIPT = textwrap.dedent(
 )
 
 
+def _free_port() -> int:
+    """A loopback port nobody listens on (torchrun's port 0 does not pick one for the store)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def test_torchrun_two_cpu_processes_stay_in_lockstep(tmp_path) -> None:
     script = tmp_path / "train_rank.py"
     script.write_text(RANK_SCRIPT)
     run = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0", str(script), str(run)],
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+         "--master_port", str(_free_port()), str(script), str(run)],
         capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -84,6 +84,7 @@ class Trainer:
         self.loss, self.loss_args = build_loss(config.loss)
         self.model, self.arch_args, self.tricks, self.trick_args = build_model(config.arch, config.tricks, spec, self.loss)
         self.hp = self._hyperparameters()
+        self.trick_names = [t.name.replace("-", "_") for t in config.tricks]  # log keys
 
         self.model.to(self.device)
         self.loss.to(self.device)
@@ -227,10 +228,10 @@ class Trainer:
                 penalty = loss.penalty(ctx)
                 if penalty is not None:
                     terms["d_penalty"] = penalty
-                for i, trick in enumerate(self.tricks):
+                for name, trick in zip(self.trick_names, self.tricks):
                     penalty = trick.d_penalty(ctx)
                     if penalty is not None:
-                        terms[f"d_{registry_name(self.config.tricks[i].name)}"] = penalty
+                        terms[f"d_{name}"] = penalty
                 terms.update({f"d_{k}": v for k, v in model.aux_losses("d", views, real, fake).items()})
             total_d = sum(terms.values())
             self._backward(total_d, self.scaler_d, self.opt_d, self.d_params)
@@ -250,10 +251,10 @@ class Trainer:
                 real_g = model.critic(views.real) if needs_real else None
                 ctx = PenaltyContext(model, views, real_g, fake, self.step)
                 terms = {"g_adv": loss.g_loss(real_g, fake)}
-                for i, trick in enumerate(self.tricks):
+                for name, trick in zip(self.trick_names, self.tricks):
                     penalty = trick.g_penalty(ctx)
                     if penalty is not None:
-                        terms[f"g_{registry_name(self.config.tricks[i].name)}"] = penalty
+                        terms[f"g_{name}"] = penalty
                 terms.update({f"g_{k}": v for k, v in model.aux_losses("g", views, real_g, fake).items()})
             total_g = sum(terms.values())
             self._backward(total_g, self.scaler_g, self.opt_g, self.g_params)
@@ -488,10 +489,6 @@ class _IndexBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> Batch:
         return self.data.get_batch(self.batches[i])
-
-
-def registry_name(name: str) -> str:
-    return name.replace("-", "_")
 
 
 def _json(args: dict[str, Any]) -> dict[str, Any]:
