@@ -24,3 +24,49 @@ def fake_data():
     from ganzoo.build import PluginSpec
 
     return PluginSpec("fake", {"n": 32, "image_size": 32, "channels": 1, "num_classes": 10})
+
+
+class Shapes16:
+    """Squares, horizontal and vertical bars at seeded random places: 1x16x16 uint8 images.
+
+    A tiny image task with real structure, for tests that an image architecture learns something.
+    """
+
+    @staticmethod
+    def dataset_class():
+        from ganzoo.contracts import IMAGES
+        from ganzoo.data.base import TensorDataset
+
+        class Shapes(TensorDataset):
+            """Squares and bars, 1x16x16 (a test dataset)."""
+
+            provides = frozenset({IMAGES})
+
+            def __init__(self, n: int = 256, seed: int = 0) -> None:
+                g = torch.Generator().manual_seed(seed)
+                x = torch.zeros(n, 1, 16, 16, dtype=torch.uint8)
+                kinds = torch.randint(3, (n,), generator=g)
+                for i, kind in enumerate(kinds.tolist()):
+                    a, b = torch.randint(1, 9, (2,), generator=g).tolist()
+                    if kind == 0:
+                        x[i, 0, a : a + 6, b : b + 6] = 255
+                    elif kind == 1:
+                        x[i, 0, a + 2 : a + 4, 1:15] = 255
+                    else:
+                        x[i, 0, 1:15, b + 2 : b + 4] = 255
+                super().__init__(x, None, 0, self.provides)
+
+        return Shapes
+
+
+@pytest.fixture
+def shapes16():
+    """Registers the 16 px shapes dataset for one test; yields its registry name."""
+    from ganzoo import registry
+
+    name = "test-shapes-16px"
+    registry.datasets.register(Shapes16.dataset_class(), name=name)
+    try:
+        yield name
+    finally:
+        registry.datasets.unregister(name)

@@ -6,48 +6,22 @@ import torch
 
 from ganzoo import api
 from ganzoo.build import PluginSpec
-from ganzoo.contracts import IMAGES, Batch, DInput
-from ganzoo.data.base import TensorDataset
+from ganzoo.contracts import Batch, DInput
 from ganzoo.data.toy import sample_toy, toy_centers
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError
 from ganzoo.pretrained import PretrainedGenerator, from_run
 
-SHAPES = "test-encoder-shapes"
+from conftest import Shapes16
+
 SMALL_BIGAN = {"g_width": 8, "e_width": 8, "d_width": 8, "d_hidden": 32, "latent_dim": 16}
 SMALL_AAE = {"hidden": (512, 512), "d_hidden": (256, 256), "latent_dim": 4}
 
 
-class Shapes(TensorDataset):
-    """Squares, horizontal and vertical bars at seeded random places: 256 images, 1x16x16."""
-
-    provides = frozenset({IMAGES})
-
-    def __init__(self, n: int = 256, seed: int = 0) -> None:
-        g = torch.Generator().manual_seed(seed)
-        x = torch.zeros(n, 1, 16, 16, dtype=torch.uint8)
-        kinds = torch.randint(3, (n,), generator=g)
-        for i, kind in enumerate(kinds.tolist()):
-            a, b = torch.randint(1, 9, (2,), generator=g).tolist()
-            if kind == 0:
-                x[i, 0, a : a + 6, b : b + 6] = 255
-            elif kind == 1:
-                x[i, 0, a + 2 : a + 4, 1:15] = 255
-            else:
-                x[i, 0, 1:15, b + 2 : b + 4] = 255
-        super().__init__(x, None, 0, self.provides)
-
-
 @pytest.fixture
-def shapes():
-    api.register_dataset(Shapes, name=SHAPES)
-    try:
-        yield SHAPES
-    finally:
-        from ganzoo import registry
-
-        registry.datasets.unregister(SHAPES)
+def shapes(shapes16):
+    return shapes16
 
 
 def _trainer(tmp_path, arch: str, args: dict, dataset: PluginSpec, loss: str = "non-saturating", **settings) -> Trainer:
@@ -226,7 +200,7 @@ def test_pretrained_encode_and_reconstruct(tmp_path, shapes) -> None:
                          steps=2, batch_size=8, sample_every=2, checkpoint_every=2, log_every=1)
     Trainer(config, tmp_path / "aae", progress=False).fit()
     g = from_run(tmp_path / "aae")
-    x = Shapes(n=5).get_batch(torch.arange(5)).x
+    x = Shapes16.dataset_class()(n=5).get_batch(torch.arange(5)).x
     z = g.encode(x)
     assert z.shape == (5, 4)
     with torch.no_grad():

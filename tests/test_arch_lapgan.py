@@ -9,43 +9,17 @@ import torch
 from ganzoo import api, registry
 from ganzoo.architectures.lapgan import laplacian_pyramid, upsample
 from ganzoo.build import PluginSpec
-from ganzoo.contracts import IMAGES, Batch
-from ganzoo.data.base import TensorDataset
+from ganzoo.contracts import Batch
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError
 
 SMALL = {"g_width": 8, "d_width": 8, "g_hidden": 32, "d_hidden": 32, "base_latent_dim": 6, "level_latent_dim": 4}
-BARS = "test-lapgan-bars"
-
-
-class Bars(TensorDataset):
-    """Filled squares, horizontal and vertical bars at seeded random places: 256 images, 1x16x16."""
-
-    provides = frozenset({IMAGES})
-
-    def __init__(self, n: int = 256, seed: int = 0) -> None:
-        g = torch.Generator().manual_seed(seed)
-        x = torch.zeros(n, 1, 16, 16, dtype=torch.uint8)
-        kinds = torch.randint(3, (n,), generator=g)
-        for i, kind in enumerate(kinds.tolist()):
-            a, b = torch.randint(1, 9, (2,), generator=g).tolist()
-            if kind == 0:
-                x[i, 0, a : a + 6, b : b + 6] = 255
-            elif kind == 1:
-                x[i, 0, a + 2 : a + 4, 1:15] = 255
-            else:
-                x[i, 0, 1:15, b + 2 : b + 4] = 255
-        super().__init__(x, None, 0, self.provides)
 
 
 @pytest.fixture
-def bars():
-    api.register_dataset(Bars, name=BARS)
-    try:
-        yield BARS
-    finally:
-        registry.datasets.unregister(BARS)
+def bars(shapes16):
+    return shapes16
 
 
 def test_pyramid_sums_back_to_the_image() -> None:
