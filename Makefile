@@ -47,8 +47,18 @@ test-slow: $(STAMP) data
 bench-throughput: $(STAMP) data
 	$(BIN)/python benchmarks/throughput.py
 
+# The committed loss comparison on the 2D toys: every loss, 3 seeds, equal budget in generator steps.
+TOY_LOSSES := minimax,non-saturating,least-squares,wasserstein,wgan-gp,hinge,relativistic,relativistic-average,dragan
 bench-toy: $(STAMP)
-	$(BIN)/python benchmarks/toy_losses.py
+	$(BIN)/ganzoo bench --arch mlp --loss $(TOY_LOSSES) --dataset toy-ring,toy-grid --seeds 3 \
+	  --steps 1000 --evals 4 --batch-size 256 --arch-arg g_hidden=128,128 --arch-arg d_hidden=128,128 \
+	  --arch-arg latent_dim=16 --metrics toy --device cpu --out benchmarks/toy
+
+# The committed Fashion-MNIST comparison: four DCGAN losses at an equal wall-time budget.
+bench-fmnist: $(STAMP) data
+	$(BIN)/ganzoo bench --arch dcgan --loss non-saturating,least-squares,hinge,wgan-gp --dataset fashion-mnist \
+	  --seeds 1 --time-budget 120 --evals 2 --batch-size 64 --metrics fid,kid,prdc --n-generated 500 --n-real 2000 \
+	  --device cpu --out benchmarks/fashion-mnist
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -81,6 +81,28 @@ def run_one(job: tuple[str, str, int, int, int]) -> dict[str, Any]:
     return record
 
 
+def references(seeds: int) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """What the scores mean: real samples (the ceiling) and points uniform over the modes'
+    bounding box widened by 0.5 (chance: a diffuse generator that learned only the support)."""
+    import torch
+
+    from ganzoo.data.toy import sample_toy, toy_centers
+    from ganzoo.metrics.toy import toy_metrics
+
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for dataset in DATASETS:
+        centers = toy_centers(dataset)
+        low, high = centers.min(0).values - 0.5, centers.max(0).values + 0.5
+        out[dataset] = {"real data (ceiling)": [], "uniform box (chance)": []}
+        for seed in range(seeds):
+            g = torch.Generator().manual_seed(10_000 + seed)
+            real, _ = sample_toy(dataset, SAMPLES, g)
+            box = low + (high - low) * torch.rand(SAMPLES, 2, generator=g)
+            out[dataset]["real data (ceiling)"].append(toy_metrics(real, dataset).to_dict())
+            out[dataset]["uniform box (chance)"].append(toy_metrics(box, dataset).to_dict())
+    return out
+
+
 def _mean_std(values: list[float]) -> dict[str, float]:
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
@@ -92,8 +114,17 @@ def summarize(records: list[dict[str, Any]], steps: int, seeds: int) -> dict[str
     from ganzoo.data.toy import toy_centers
 
     table: dict[str, dict[str, Any]] = {}
+    refs = references(seeds)
     for dataset in DATASETS:
-        table[dataset] = {}
+        table[dataset] = {
+            name: {
+                "reference": True,
+                "n_modes": len(toy_centers(dataset)),
+                **{key: _mean_std([float(r[key]) for r in runs]) for key in ("modes_captured", "high_quality_fraction", "kl_to_uniform")},
+                "seeds": seeds,
+            }
+            for name, runs in refs[dataset].items()
+        }
         for loss in sorted({r["loss"] for r in records}):
             runs = sorted((r for r in records if r["dataset"] == dataset and r["loss"] == loss), key=lambda r: r["seed"])
             n_critic = next((r["resolved"]["n_critic"] for r in runs if "resolved" in r), None)
@@ -138,6 +169,10 @@ def markdown(summary: dict[str, dict[str, Any]], protocol: dict[str, Any]) -> st
         "high quality (HQ) within 3 std of its nearest mode; a mode is captured when it has at least one HQ sample. "
         "KL is KL(HQ mode histogram || uniform), 0 = balanced.",
         "- mean ± std over seeds (population std). Wall time is per run, on a shared machine.",
+        "- Reference rows (not trained): 2,500 real samples, and 2,500 points uniform over the modes' bounding box "
+        "widened by 0.5 — what a generator that only learned the support scores by chance. A loss is concentrating "
+        "on modes only where its HQ share is well above the chance row; below that, its modes-captured count says "
+        "how widely it spreads, not how well it fits.",
         "",
     ]
     for dataset, rows in summary.items():
@@ -148,14 +183,17 @@ def markdown(summary: dict[str, dict[str, Any]], protocol: dict[str, Any]) -> st
             "| loss | modes captured | HQ share | KL to uniform | G steps | n_critic | seeds | diverged | wall s/run |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
-        order = sorted(rows, key=lambda n: (-rows[n]["modes_captured"]["mean"], -rows[n]["high_quality_fraction"]["mean"]))
-        for loss in order:
-            r = rows[loss]
+        trained = [n for n in rows if not rows[n].get("reference")]
+        order = sorted(trained, key=lambda n: (-rows[n]["modes_captured"]["mean"], -rows[n]["high_quality_fraction"]["mean"]))
+        for name in order + [n for n in rows if rows[n].get("reference")]:
+            r = rows[name]
             mc, hq, kl = r["modes_captured"], r["high_quality_fraction"], r["kl_to_uniform"]
+            label = f"*{name}*" if r.get("reference") else name
+            budget = ("–", "–", r["seeds"], "–", "–") if r.get("reference") else (
+                r["g_steps"], r["n_critic"], r["seeds"], r["diverged"], f"{r['wall_s_per_run']:.0f}")
             lines.append(
-                f"| {loss} | {mc['mean']:.1f} ± {mc['std']:.1f} / {k} | {hq['mean']:.3f} ± {hq['std']:.3f} | "
-                f"{kl['mean']:.2f} ± {kl['std']:.2f} | {r['g_steps']} | {r['n_critic']} | {r['seeds']} | {r['diverged']} | "
-                f"{r['wall_s_per_run']:.0f} |"
+                f"| {label} | {mc['mean']:.1f} ± {mc['std']:.1f} / {k} | {hq['mean']:.3f} ± {hq['std']:.3f} | "
+                f"{kl['mean']:.2f} ± {kl['std']:.2f} | " + " | ".join(str(b) for b in budget) + " |"
             )
         lines.append("")
     return "\n".join(lines)

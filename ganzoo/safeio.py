@@ -21,6 +21,8 @@ from torch import Tensor
 from .errors import CheckpointError
 
 _MAX_HEADER = 100 * 1024 * 1024
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
@@ -30,6 +32,7 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; saved files get the usual permissions
         write(Path(tmp))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
