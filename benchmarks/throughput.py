@@ -40,7 +40,7 @@ def engine_rate(steps: int, batch: int, device: str, seed: int, ema: float | Non
         Trainer(cfg, tmp, progress=False).fit()
         rows = [json.loads(line) for line in (Path(tmp) / "metrics.jsonl").read_text().splitlines()]
     windows = [r["images_per_second"] for r in rows if r["step"] % WARMUP == 0][1:]  # drop the warm-up window
-    return statistics.mean(windows)
+    return statistics.harmonic_mean(windows)  # equal-length windows: total images over total time
 
 
 def handwritten_rate(steps: int, batch: int, device: str, seed: int) -> float:
@@ -83,23 +83,35 @@ def handwritten_rate(steps: int, batch: int, device: str, seed: int) -> float:
     return batch * len(timed) / sum(timed)
 
 
-def sampling_rates(n: int, batch: int, device: str) -> tuple[float, float]:
-    """Images/s of G.sample() from ganzoo.load, and of a bare no-grad forward of the same network."""
+def sampling_rates(n: int, batch: int, device: str, rounds: int) -> tuple[list[float], list[float]]:
+    """Images/s of G.sample() from ganzoo.load, and of a bare no-grad loop over the same network
+    doing the same work (draw Gaussian noise, run the network, return all samples in one tensor),
+    interleaved over ``rounds``."""
     import ganzoo
 
     G = ganzoo.load("dcgan-fashion-mnist", device=device)
     net = copy.deepcopy(G.generator).eval()
     G.sample(batch, seed=0)  # warm-up
-    start = time.perf_counter()
-    G.sample(n, seed=1, batch_size=batch)
-    loaded = n / (time.perf_counter() - start)
-    z = torch.randn(n, G.latent_dim, device=device)
-    with torch.no_grad():
-        net(z[:batch])
+    loaded, bare = [], []
+
+    def time_loaded(r: int) -> None:
         start = time.perf_counter()
-        for chunk in z.split(batch):
-            net(chunk)
-        bare = n / (time.perf_counter() - start)
+        G.sample(n, seed=r, batch_size=batch)
+        loaded.append(n / (time.perf_counter() - start))
+
+    def time_bare() -> None:
+        with torch.no_grad():
+            start = time.perf_counter()
+            samples = torch.cat([net(torch.randn(batch, G.latent_dim, device=device)) for _ in range(0, n, batch)])
+            bare.append(len(samples) / (time.perf_counter() - start))
+
+    for r in range(rounds):  # ABBA order, so neither side always runs first
+        if r % 2 == 0:
+            time_loaded(r)
+            time_bare()
+        else:
+            time_bare()
+            time_loaded(r)
     return loaded, bare
 
 
@@ -109,6 +121,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--sample-n", type=int, default=4096)
+    parser.add_argument("--sample-rounds", type=int, default=6)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=str(HERE / "throughput.json"))
     args = parser.parse_args()
@@ -119,7 +132,8 @@ def main() -> None:
         engine.append(engine_rate(args.steps, args.batch_size, args.device, seed=r, ema=None))
         engine_ema.append(engine_rate(args.steps, args.batch_size, args.device, seed=r, ema=0.999))
         print(f"round {r}: hand-written {hand[-1]:.1f} img/s, engine {engine[-1]:.1f}, engine+EMA {engine_ema[-1]:.1f}", flush=True)
-    loaded, bare = sampling_rates(args.sample_n, 256, args.device)
+    loaded_all, bare_all = sampling_rates(args.sample_n, 256, args.device, args.sample_rounds)
+    loaded, bare = max(loaded_all), max(bare_all)  # best of N: the least disturbed run of each
     cpu = f"cpu ({torch.get_num_threads()} threads, {platform.machine()})"
     result = {
         "device": cpu if args.device == "cpu" else torch.cuda.get_device_name(),
@@ -137,14 +151,20 @@ def main() -> None:
         },
         "train_ratio_engine_over_handwritten": round(statistics.median(engine) / statistics.median(hand), 4),
         "train_ratio_engine_with_ema_over_handwritten": round(statistics.median(engine_ema) / statistics.median(hand), 4),
-        "sampling": {"source": "ganzoo.load('dcgan-fashion-mnist')", "n": args.sample_n, "batch": 256,
-                     "load_sample_images_per_second": round(loaded, 1), "bare_forward_images_per_second": round(bare, 1),
-                     "ratio": round(loaded / bare, 4)},
+        "sampling": {"source": "ganzoo.load('dcgan-fashion-mnist')", "baseline": "no-grad loop: randn, forward, torch.cat of the outputs", "n": args.sample_n, "batch": 256,
+                     "load_sample_images_per_second": [round(x, 1) for x in loaded_all],
+                     "bare_forward_images_per_second": [round(x, 1) for x in bare_all],
+                     "ratio_best_of_rounds": round(loaded / bare, 4),
+                     "ratio_of_medians": round(statistics.median(loaded_all) / statistics.median(bare_all), 4)},
+        "notes": "Training: medians over interleaved rounds. Sampling: best of ABBA-ordered rounds (and the ratio of medians). The engine can beat the hand-written loop: it freezes D's "
+                 "parameters during the generator step, so backward skips D's weight gradients, which the "
+                 "hand-written loop computes and discards. Rates on this shared VM vary by about 10% between rounds.",
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"train ratio engine/hand-written: {result['train_ratio_engine_over_handwritten']} "
           f"(with EMA {result['train_ratio_engine_with_ema_over_handwritten']})")
-    print(f"sampling ratio load/bare: {result['sampling']['ratio']}  ({loaded:.0f} vs {bare:.0f} img/s)")
+    print(f"sampling ratio load/bare: {result['sampling']['ratio_best_of_rounds']} best of {args.sample_rounds} "
+          f"({loaded:.0f} vs {bare:.0f} img/s); ratio of medians {result['sampling']['ratio_of_medians']}")
     print(f"wrote {args.out}")
 
 
