@@ -66,6 +66,7 @@ def score(
     device: str = "cpu",
     batch_size: int = 50,
     inception_path: str | None = None,
+    is_classifier: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Score a :class:`~ganzoo.pretrained.PretrainedGenerator` against ``dataset``'s ``split``."""
@@ -95,7 +96,7 @@ def score(
         out = m.evaluate(
             sample_fn, real, metrics=tuple(image_metrics), n_generated=n_generated, n_real=len(real), seed=seed,
             device=device, batch_size=batch_size, inception_path=inception_path,
-            real_name=dataset.name, real_split=split, progress=progress,
+            real_name=dataset.name, real_split=split, progress=progress, is_classifier=is_classifier,
         )
         for metric in image_metrics:
             for key in FIGURES[metric]:

@@ -105,3 +105,25 @@ def test_eval_refuses_image_metrics_on_points(tmp_path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", str(run), "--metrics", "fid"])
     assert exit_info.value.code == 1
+
+
+def test_eval_inception_score_with_a_user_classifier(tmp_path) -> None:
+    """IS needs class logits, which the offline Inception network lacks; a TorchScript classifier
+    given with --is-classifier supplies them."""
+    import torch
+
+    from ganzoo.api import train
+    from ganzoo.build import PluginSpec
+
+    run = tmp_path / "run"
+    train(PluginSpec("dcgan", {"g_width": 4, "d_width": 4, "latent_dim": 8}), "non-saturating",
+          PluginSpec("fake", {"n": 32, "image_size": 28}), run, steps=1, batch_size=8, progress=False)
+    classifier = torch.jit.script(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10)))
+    path = tmp_path / "classifier.pt"
+    classifier.save(str(path))
+    result = CliRunner().invoke(cli, ["eval", str(run), "--metrics", "is", "--is-classifier", str(path),
+                                      "--n-generated", "40", "--n-real", "8", "--json"])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.output[result.output.index("{"):])
+    values = {r["metric"]: r["value"] for r in scored["results"] if "value" in r}
+    assert 1.0 <= values["is_mean"] <= 10.0  # IS lies between 1 and the number of classes
