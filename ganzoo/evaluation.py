@@ -21,6 +21,9 @@ from .errors import ConfigError
 from .safeio import read_json, write_json
 
 IMAGE_METRICS = ("fid", "kid", "prdc", "is")
+# The real subset never depends on the generation seed: the cached reference features are keyed by
+# dataset, split and count, so the same count must always mean the same images.
+REAL_SUBSET_SEED = 0
 ALL_METRICS = (*IMAGE_METRICS, "toy", "parzen")
 # Flat keys of ganzoo.metrics.evaluate's result that are figures, per requested metric.
 FIGURES = {
@@ -92,7 +95,7 @@ def score(
 
     image_metrics = [x for x in chosen if x in IMAGE_METRICS]
     if image_metrics:
-        real = real_tensor(dataset_split(dataset, split), n_real, seed)
+        real = real_tensor(dataset_split(dataset, split), n_real, REAL_SUBSET_SEED)
         out = m.evaluate(
             sample_fn, real, metrics=tuple(image_metrics), n_generated=n_generated, n_real=len(real), seed=seed,
             device=device, batch_size=batch_size, inception_path=inception_path,
@@ -114,8 +117,8 @@ def score(
             test = real_tensor(PluginSpec(dataset.name, {"n": min(n_real, 10_000), "seed": seed + 1}), n_real, seed)
             validation = real_tensor(PluginSpec(dataset.name, {"n": 1000, "seed": seed + 2}), 1000, seed)
         else:
-            test = real_tensor(dataset_split(dataset, split), n_real, seed)
-            validation = real_tensor(dataset_split(dataset, "train"), 1000, seed + 1)
+            test = real_tensor(dataset_split(dataset, split), n_real, REAL_SUBSET_SEED)
+            validation = real_tensor(dataset_split(dataset, "train"), 1000, REAL_SUBSET_SEED + 1)
         out = m.evaluate_parzen(sample_fn, test, validation, n_generated=n_generated, seed=seed)
         add("parzen_log_likelihood", out["mean"], out["protocol"] | {"stderr": out["stderr"], "sigma": out["sigma"]}, split)
     return {"results": results}
