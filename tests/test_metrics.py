@@ -447,7 +447,9 @@ def test_evaluate_computes_every_metric_from_one_pass() -> None:
     expected_fid = fid_from_features(extractor(real), extractor(_image_sampler()(300, 4)))
     assert out["fid"] == pytest.approx(expected_fid)
     assert out["fid"] < 1.5 and out["precision"] > 0.8 and out["recall"] > 0.8
-    assert 1.0 < out["is_mean"] <= 4.0
+    expected_is = inception_score_from_logits(_image_sampler()(300, 4).reshape(300, -1)[:, :4] * 10).mean
+    assert out["is_mean"] == pytest.approx(expected_is)
+    assert out["is_mean"] > 1.0 and out["is_mean"] <= 4.0  # between 1 and the number of classes
     protocol = out["protocol"]
     assert protocol["feature_network"] == "test-projection" and protocol["weights_sha256"] == "0" * 64
     assert (protocol["n_real"], protocol["n_generated"], protocol["seed"]) == (300, 300, 4)
