@@ -18,7 +18,7 @@ from .contracts import GANModel, Generator
 from .engine import checkpoint
 from .engine.grids import image_grid, save_samples, to_uint8
 from .engine.trainer import load_strict
-from .errors import CheckpointError, ConfigError, PluginLoadError, UnknownPluginError
+from .errors import CheckpointError, ConfigError, UnknownPluginError
 from .safeio import read_json
 
 
@@ -220,10 +220,7 @@ def from_run(run_dir: str | Path, *, ema: bool = True, discriminator: bool = Fal
     if ckpt is None:
         raise CheckpointError(f"{run_dir} has no checkpoint yet; train it first")
     _, weights, _ = checkpoint.load(ckpt)
-    try:
-        model = rebuild_model(config)
-    except PluginLoadError:
-        raise
+    model = rebuild_model(config)
     load_strict(model, _sections(weights, "model."), f"{ckpt}:model")
     generator = model.generator
     ema_weights = _sections(weights, "ema.average.")

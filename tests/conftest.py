@@ -13,6 +13,19 @@ import torch
 torch.set_num_threads(int(os.environ.get("GANZOO_TEST_THREADS", "1")))
 
 
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``ganzoo ARGV`` in-process as the console script does: (exit code, stdout, stderr)."""
+    from ganzoo.cli import main
+
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

@@ -18,6 +18,7 @@ from ganzoo.hub import HubUnreachableError, ModelNotFoundError, load, push, zoo_
 from ganzoo.pretrained import from_run, rebuild_model
 from ganzoo.safeio import sha256_file
 from hub_double import HubDouble, hub, offline_cache, seed_hf_cache, tiny_run, unreachable_hub  # noqa: F401
+from conftest import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = {"config.json", "model.safetensors", "README.md", "samples.png"}
@@ -306,18 +307,6 @@ def test_hubconf_with_source_local(zoo: Path, run: Path, offline_cache: Path) ->
 
 
 # -- the command line ----------------------------------------------------------------------------------------------------
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from ganzoo.cli import main
-
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_export_push_sample(run: Path, hub: HubDouble, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GANZOO_DEBUG", raising=False)
     code, out, err = run_cli(["export", str(run), str(tmp_path / "out"), "--model-id", "org/cli"], capsys)

@@ -17,6 +17,7 @@ from ganzoo.errors import CheckpointError, GanzooError, UnknownPluginError
 from ganzoo.export import export_run
 from ganzoo.safeio import sha256_file
 from hub_double import tiny_run
+from conftest import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -169,18 +170,6 @@ def test_discriminator_tensor_named(folder: Path) -> None:
     _rewrite(folder, lambda t: {k: v for k, v in t.items() if k != "discriminator.out.weight"}, name="discriminator.safetensors")
     with pytest.raises(CheckpointError, match="'discriminator.out.weight' is missing"):
         ganzoo.load(folder, discriminator=True)
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from ganzoo.cli import main
-
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("case", ["pickle", "wrong shape", "uninstalled plugin", "sha256 mismatch"])

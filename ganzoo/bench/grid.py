@@ -189,7 +189,8 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True) -> dict[str, Any
                 if bar is not None:
                     bar.update(spec.evals)
                 continue
-            results.append(run_cell(spec, cell, out / "cells" / cell.key, on_segment=(bar.update if bar is not None else None) and (lambda: bar.update(1))))
+            step = (lambda: bar.update(1)) if bar is not None else None
+            results.append(run_cell(spec, cell, out / "cells" / cell.key, on_segment=step))
     finally:
         if bar is not None:
             bar.close()

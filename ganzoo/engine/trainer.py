@@ -298,7 +298,7 @@ class Trainer:
                 logs, d_real, d_fake = self.train_step(batches)
                 self.step += 1
                 extra = self.loss.end_step(d_real, d_fake)
-                stats = {k: v for k, v in extra.items()}
+                stats = dict(extra)
                 for trick in self.tricks:
                     stats.update(trick.end_step(self.model, stats))
                 if self.step % check_every == 0 or self.step % c.checkpoint_every == 0 or self.step == c.steps:
