@@ -16,12 +16,13 @@ dependencies = ["torch", "safetensors", "huggingface_hub", "click", "PIL", "ganz
 
 
 def _zoo(model_id: str, pretrained: bool, device: str, **kwargs: Any) -> Any:
-    from ganzoo import hub
-    from ganzoo.pretrained import PretrainedGenerator, rebuild_model
+    import ganzoo  # torch.hub imports this file before checking `dependencies`: import on use
+    from ganzoo.loading import rebuild_model
+    from ganzoo.pretrained import PretrainedGenerator
 
     if pretrained:
-        return hub.load(model_id, device=device, **kwargs)
-    config = hub.load_config(model_id)
+        return ganzoo.load(model_id, device=device, **kwargs)
+    config = ganzoo.load_config(model_id)
     model = rebuild_model(config)
     return PretrainedGenerator(model.generator, config).to(device)
 

@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 
 # public name -> "module:attribute", imported on first access
 _LAZY = {
-    "load": "ganzoo.hub:load",
+    "load": "ganzoo.api:load",
+    "load_config": "ganzoo.api:load_config",
     "push": "ganzoo.hub:push",
     "create": "ganzoo.api:create",
     "list_architectures": "ganzoo.api:list_architectures",
@@ -37,7 +38,7 @@ _LAZY = {
     "Discriminator": "ganzoo.contracts:Discriminator",
     "Loss": "ganzoo.contracts:Loss",
     "Trick": "ganzoo.contracts:Trick",
-    "DatasetPlugin": "ganzoo.data.base:DatasetPlugin",
+    "DatasetPlugin": "ganzoo.contracts:DatasetPlugin",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -34,7 +34,8 @@ def defaults(cls: type) -> dict[str, Any]:
     return {n: p.default for n, p in parameters(cls).items() if p.default is not inspect.Parameter.empty}
 
 
-def _convert(text: str, hint: Any, label: str) -> Any:
+def convert(text: str, hint: Any, label: str) -> Any:
+    """``text`` as the annotated type; ``label`` starts the one-line error (``--betas``, ``... argument k``)."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -43,7 +44,7 @@ def _convert(text: str, hint: Any, label: str) -> Any:
         errors = []
         for option in options:
             try:
-                return _convert(text, option, label)
+                return convert(text, option, label)
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(errors[0] if errors else f"{label}: cannot parse {text!r}")
@@ -55,9 +56,11 @@ def _convert(text: str, hint: Any, label: str) -> Any:
         raise ConfigError(f"{label} must be one of {', '.join(map(str, choices))}, got {text!r}")
     if origin in (tuple, list):
         args = typing.get_args(hint)
-        item = args[0] if args else str
         parts = [p for p in text.replace(" ", "").strip("()[]").split(",") if p]
-        return tuple(_convert(p, item, label) for p in parts)
+        if origin is tuple and args and args[-1] is not Ellipsis:  # fixed length: tuple[float, float]
+            return _fixed_tuple(parts, args, text, label)
+        item = args[0] if args else str
+        return tuple(convert(p, item, label) for p in parts)
     if hint is bool:
         if text.lower() in ("1", "true", "yes", "on"):
             return True
@@ -70,6 +73,20 @@ def _convert(text: str, hint: Any, label: str) -> Any:
         except ValueError:
             raise ConfigError(f"{label} must be {'an integer' if hint is int else 'a number'}, got {text!r}") from None
     return text
+
+
+def _fixed_tuple(parts: list[str], items: tuple[Any, ...], text: str, label: str) -> tuple[Any, ...]:
+    """``"0.5,0.999"`` as ``tuple[float, float]``; a wrong count is refused, not truncated later."""
+    nouns = {int: "integers", float: "numbers"}
+    noun = nouns.get(items[0], "values") if len(set(items)) == 1 else "values"
+    count = {1: "one", 2: "two", 3: "three", 4: "four"}.get(len(items), str(len(items)))
+    error = ConfigError(f"{label} expects {count} {noun} separated by commas, got {text!r}")
+    if len(parts) != len(items):
+        raise error
+    try:
+        return tuple(convert(p, t, label) for p, t in zip(parts, items))
+    except ConfigError:
+        raise error from None
 
 
 def coerce(cls: type, raw: Mapping[str, Any], *, owner: str) -> dict[str, Any]:
@@ -86,7 +103,7 @@ def coerce(cls: type, raw: Mapping[str, Any], *, owner: str) -> dict[str, Any]:
             if hint is None:
                 default = params[key].default
                 hint = type(default) if default not in (inspect.Parameter.empty, None) else str
-            value = _convert(value, hint, f"{owner} argument {key}")
+            value = convert(value, hint, f"{owner} argument {key}")
         elif isinstance(value, list):
             value = tuple(value)
         out[key] = value

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from . import args as typed_args
 from . import registry
-from .contracts import GANModel, Loss, Trick
-from .data.base import DataSpec, DatasetPlugin
 from .errors import ConfigError, GanzooError, IncompatibleError
+
+if TYPE_CHECKING:  # annotations only: PluginSpec (config.json, `ganzoo train --help`) must not load torch
+    from .contracts import DataSpec, DatasetPlugin, GANModel, Loss, Trick
 
 
 @dataclass

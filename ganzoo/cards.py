@@ -13,30 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import CheckpointError, GanzooError
+from .errors import GanzooError
+from .layout import SAMPLES, default_model_id, folder_info
+from .metric_catalog import display_name
+from .records import Resolved, RunSummary
 
 TEMPLATE = "templates/modelcard.md"
 LICENSE = "apache-2.0"
 
-# Dataset name -> (display name, Hugging Face Hub dataset id). A dataset plugin may declare its own
-# with class attributes ``pretty_name`` and ``hub_dataset``.
-KNOWN_DATASETS = {
-    "fashion-mnist": ("Fashion-MNIST", "zalando-datasets/fashion_mnist"),
-    "mnist": ("MNIST", "ylecun/mnist"),
-    "cifar10": ("CIFAR-10", "uoft-cs/cifar10"),
-    "celeba": ("CelebA", None),
-}
-METRIC_NAMES = {
-    "fid": "FID",
-    "kid": "KID",
-    "kid_mean": "KID",
-    "is": "Inception Score",
-    "is_mean": "Inception Score",
-    "precision": "Precision",
-    "recall": "Recall",
-    "density": "Density",
-    "coverage": "Coverage",
-}
 # Protocol fields in the order a reader needs them; the rest follow alphabetically.
 PROTOCOL_ORDER = (
     ("feature_network", "feature network"),
@@ -56,22 +40,10 @@ PROTOCOL_ORDER = (
 
 
 # -- gathering the facts ---------------------------------------------------------------------------
-def card_info(source: str | Path) -> dict[str, Any]:
+def card_info(folder: str | Path) -> dict[str, Any]:
     """The run config with ``summary`` and ``evaluation`` sections, from a run or an export folder
-    (or a zoo model name or Hub repo id, whose config.json is found as ``ganzoo.load`` finds it)."""
-    from .export import is_export, is_run, run_metadata
-    from .safeio import read_json
-
-    folder = Path(source)
-    if not folder.is_dir():
-        from .hub import locate
-
-        _, folder, _ = locate(str(source), need_weights=False)
-    if is_export(folder):
-        return read_json(folder / "config.json", "model config")
-    if is_run(folder):
-        return {**read_json(folder / "config.json", "run config"), **run_metadata(folder)}
-    raise CheckpointError(f"{folder} is neither a training run (config.json + checkpoints/) nor an exported model folder")
+    (a zoo model name or Hub repo id is first turned into a folder with ``ganzoo.hub.locate``)."""
+    return folder_info(Path(folder))
 
 
 def _plugin(kind: str, section: dict[str, Any] | None) -> dict[str, str]:
@@ -119,19 +91,18 @@ def _duration(seconds: Any) -> str:
 
 
 def _dataset(section: dict[str, Any] | None) -> tuple[str, str, str | None]:
-    """(ganzoo name, display name, Hub dataset id or None)."""
+    """(ganzoo name, display name, Hub dataset id or None), as the dataset plugin declares them;
+    a plugin that is not installed here is shown by its name."""
     from . import registry
 
     name = str((section or {}).get("name", "?"))
-    pretty, hub_id = KNOWN_DATASETS.get(name, (name, None))
-    if name in registry.datasets:
-        try:
-            cls = registry.datasets.get(name)
-            pretty = getattr(cls, "pretty_name", None) or pretty
-            hub_id = getattr(cls, "hub_dataset", None) or hub_id
-        except GanzooError:
-            pass
-    return name, pretty, hub_id
+    if name not in registry.datasets:
+        return name, name, None
+    try:
+        cls = registry.datasets.get(name)
+    except GanzooError:  # installed but failing to import: the card still renders
+        return name, name, None
+    return name, cls.pretty_name or name, cls.hub_dataset
 
 
 def _is_image(info: dict[str, Any]) -> bool:
@@ -193,7 +164,7 @@ def card_data(info: dict[str, Any], model_id: str, license: str = LICENSE) -> An
                 dataset_name=pretty if (r.get("dataset") in (None, data_name)) else str(r["dataset"]),
                 dataset_split=r.get("split") or protocol.get("real_split"),
                 metric_type=metric,
-                metric_name=METRIC_NAMES.get(metric, metric),
+                metric_name=display_name(metric),
                 metric_value=_metric_value(r),
                 metric_args=_metric_args(protocol),
             )
@@ -225,39 +196,42 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
         output = f"{shape[1]}x{shape[2]} images"
     else:
         resolution = output = f"{'x'.join(map(str, shape))}-D points"
+
+    def known(*values: Any) -> Any:  # the first recorded value; "?" when an old file lacks it
+        return next((v for v in values if v is not None), "?")
+
     training = info.get("training") or {}
-    resolved = info.get("resolved") or {}
-    summary = info.get("summary") or {}
+    resolved = Resolved.from_json(info.get("resolved"))
+    summary = RunSummary.from_json(info.get("summary"))
     weights = info.get("weights") or {}
-    steps = summary.get("step", training.get("steps"))
+    steps = known(summary.step, training.get("steps"))
     which = weights.get("which", "ema" if training.get("ema") else "raw")
     ema = training.get("ema")
     ema_text = f"decay {ema:g}, from step {training.get('ema_start', 0)}" if ema else "off"
-    images_seen = summary.get("images_seen")
-    world = summary.get("world_size")
-    hardware = summary.get("hardware", "not recorded") + (f" x {world} processes" if world and world > 1 else "")
+    world = summary.world_size
+    hardware = (summary.hardware or "not recorded") + (f" x {world} processes" if world and world > 1 else "")
 
     training_rows = [
         ("steps (generator updates)", _fmt(steps)),
         ("batch size", _fmt(training.get("batch_size", "?"))),
-        ("images seen", f"{images_seen:,}" if isinstance(images_seen, int) else "not recorded"),
-        ("optimizer", _fmt(resolved.get("optimizer", training.get("optimizer", "?")))),
-        ("learning rates", f"G {_fmt(resolved.get('lr_g', '?'))}, D {_fmt(resolved.get('lr_d', '?'))}"),
-        ("betas", _fmt(resolved.get("betas", "?"))),
-        ("D steps per G step (n_critic)", _fmt(resolved.get("n_critic", "?"))),
+        ("images seen", f"{summary.images_seen:,}" if summary.images_seen is not None else "not recorded"),
+        ("optimizer", _fmt(known(resolved.optimizer, training.get("optimizer")))),
+        ("learning rates", f"G {_fmt(known(resolved.lr_g))}, D {_fmt(known(resolved.lr_d))}"),
+        ("betas", _fmt(known(resolved.betas))),
+        ("D steps per G step (n_critic)", _fmt(known(resolved.n_critic))),
         ("EMA of generator weights", ema_text),
-        ("precision", _fmt(summary.get("precision", training.get("precision", "?")))),
+        ("precision", _fmt(known(summary.precision, training.get("precision")))),
         ("hardware", hardware),
-        ("wall time", _duration(summary.get("wall_time_s"))),
+        ("wall time", _duration(summary.wall_time_s)),
         ("seed", _fmt(training.get("seed", "?"))),
-        ("torch / ganzoo", f"{summary.get('torch_version', '?')} / {summary.get('ganzoo_version', info.get('ganzoo_version', '?'))}"),
+        ("torch / ganzoo", f"{known(summary.torch_version)} / {known(summary.ganzoo_version, info.get('ganzoo_version'))}"),
     ]
     results = []
     for r in info.get("evaluation") or []:
         metric = str(r.get("metric", "?"))
         protocol = r.get("protocol") or {}
         results.append({
-            "metric": METRIC_NAMES.get(metric, metric),
+            "metric": display_name(metric),
             "value": _fmt(_metric_value(r)),
             "dataset": str(r.get("dataset") or data_name),
             "split": str(r.get("split") or protocol.get("real_split") or "?"),
@@ -282,7 +256,7 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
         f"{kind} with the {arch['name']} architecture and the {loss['name']} loss"
         + (f" (tricks: {', '.join(t['name'] for t in tricks)})" if tricks else "")
         + f", trained on {pretty} ({resolution}, {conditional}) for {_fmt(steps)} step{'' if steps == 1 else 's'}"
-        + (f" in {_duration(summary.get('wall_time_s'))} on {summary.get('hardware')}" if summary.get("hardware") else "")
+        + (f" in {_duration(summary.wall_time_s)} on {summary.hardware}" if summary.hardware else "")
         + ", with ganzoo."
     )
     return {
@@ -324,25 +298,22 @@ def render_card_from(info: dict[str, Any], model_id: str, *, has_samples: bool =
     return text if text.endswith("\n") else text + "\n"
 
 
-def render_card(run_or_export_dir: str | Path, model_id: str | None = None) -> str:
-    """The model card (README.md text) for a training run or an exported model (a folder, a zoo model
-    name or a Hub repo id)."""
-    from .export import SAMPLES, default_model_id
-
-    info = card_info(run_or_export_dir)
-    folder = Path(run_or_export_dir)
+def render_card(folder: str | Path, model_id: str | None = None, *, has_samples: bool | None = None) -> str:
+    """The model card (README.md text) for a training run or an exported model folder.
+    ``has_samples`` defaults to what the folder shows: a run's card is published with a fresh
+    grid; an export shows its grid if it has one."""
+    folder = Path(folder)
+    info = card_info(folder)
     model_id = model_id or (info.get("weights") or {}).get("model_id") or default_model_id(info)
-    # A run's card is published with a fresh grid; an export shows its grid if it has one.
-    has_samples = not folder.is_dir() or (folder / SAMPLES).is_file() or not info.get("weights")
+    if has_samples is None:
+        has_samples = (folder / SAMPLES).is_file() or not info.get("weights")
     return render_card_from(info, model_id, has_samples=has_samples)
 
 
-def summarize(source: str | Path) -> str:
-    """A few plain lines about a run, an exported model, a zoo model name or a Hub repo id: what it
-    is, how it was trained, and its metrics."""
-    from .export import default_model_id
-
-    info = card_info(source)
+def summarize(folder: str | Path) -> str:
+    """A few plain lines about a run or an exported model folder: what it is, how it was trained,
+    and its metrics."""
+    info = card_info(folder)
     weights = info.get("weights") or {}
     ctx = _context(info, weights.get("model_id") or default_model_id(info), True)
     rows = dict(ctx["training_rows"])

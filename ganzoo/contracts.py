@@ -1,4 +1,4 @@
-"""The plugin contracts: what an architecture, a loss and a trick must provide.
+"""The plugin contracts: what an architecture, a loss, a trick and a dataset must provide.
 
 A GAN in ganzoo is an **architecture** (a :class:`GANModel`: generator, discriminator and, where the
 family needs them, more networks) trained by a **loss** (:class:`Loss`) with any number of
@@ -10,11 +10,11 @@ One training step of the engine, for every combination::
 
     views = model.views(batch, z)        # what D sees as real and as fake (a DInput each)
     real, fake = model.critic(views.real), model.critic(views.fake)
-    loss.d_loss(real, fake) + penalties + model.aux_losses("d", ...)   -> discriminator step
-    loss.g_loss(real?, fake) + penalties + model.aux_losses("g", ...)  -> generator step
+    loss.d_loss(real, fake) + terms("d", ctx) of loss, tricks and model   -> discriminator step
+    loss.g_loss(real?, fake) + terms("g", ctx) of loss, tricks and model  -> generator step
 
 Families that need more than an image and a score (class labels, a Q head, an encoder, a pyramid)
-express it through ``DInput`` fields, ``DOut.extras`` and ``aux_losses``; the loop never branches
+express it through ``DInput`` fields, ``DOut.extras`` and ``terms``; the loop never branches
 on the variant.
 """
 from __future__ import annotations
@@ -47,6 +47,52 @@ class Batch:
 
     def __len__(self) -> int:
         return self.x.shape[0]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What an architecture needs to know about the data: shape, classes, capabilities."""
+
+    shape: tuple[int, ...]  # (C, H, W) for images, (D,) for points
+    num_classes: int
+    provides: frozenset[str]
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.shape) == 3
+
+    def architecture_defaults(self) -> dict[str, int]:
+        """Values for the architecture arguments the engine fills from the data."""
+        values: dict[str, int] = {"num_classes": self.num_classes}
+        if self.is_image:
+            values.update(channels=self.shape[0], image_size=self.shape[1])
+        values["data_dim"] = int(torch.tensor(self.shape).prod())
+        return values
+
+
+class DatasetPlugin:
+    """A dataset plugin. Constructor arguments (``data_dir``, ``split``, ...) are its config.
+
+    Subclasses implement ``spec``, ``__len__`` and ``get_batch``; samples come back as float
+    tensors scaled to [-1, 1]. Indexing by a whole batch of indices keeps in-memory datasets
+    fast and lets the engine shard and resume by index arithmetic alone.
+    """
+
+    provides: ClassVar[frozenset[str]] = frozenset()
+    paper: ClassVar[str] = ""
+    # How model cards name the dataset: "" uses the registered name; the Hugging Face Hub dataset
+    # id, when the data is published there, links the card to it.
+    pretty_name: ClassVar[str] = ""
+    hub_dataset: ClassVar[str | None] = None
+
+    def spec(self) -> DataSpec:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __len__(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_batch(self, indices: Tensor) -> Batch:  # pragma: no cover - abstract
+        raise NotImplementedError
 
 
 @dataclass
@@ -138,15 +184,36 @@ class TrainDefaults:
 GANZOO_DEFAULTS = TrainDefaults(optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), n_critic=1)
 
 
+@dataclass(frozen=True)
+class LatentCode:
+    """One named part of a generator's latent: ``z[:, start:start + size]``."""
+
+    name: str  # "z1", "z2", ... for noise dimensions; InfoGAN's codes are "c1", "c2", ...
+    kind: Literal["categorical", "continuous"]
+    start: int
+    size: int  # number of categories (one-hot width), or 1 for a continuous code
+
+
+def noise_codes(n: int) -> tuple[LatentCode, ...]:
+    """The first ``n`` latent dimensions as continuous noise codes ``z1`` .. ``z{n}``."""
+    return tuple(LatentCode(f"z{i + 1}", "continuous", i, 1) for i in range(n))
+
+
 class Generator(nn.Module):
     """A generator: latent (and labels) in, sample out. This is what ``ganzoo.load`` returns inside.
 
     Subclasses set ``latent_dim`` (and ``num_classes`` when conditional) and implement ``forward``.
-    A family with structured latents (InfoGAN's codes) overrides :meth:`sample_latent`.
+    A family with structured latents (InfoGAN's codes) overrides :meth:`sample_latent` and
+    :meth:`latent_codes`.
     """
 
     latent_dim: int
     num_classes: int = 0
+
+    def latent_codes(self) -> tuple[LatentCode, ...]:
+        """The named parts of the latent that ``ganzoo traverse`` can sweep; by default every
+        dimension is a continuous noise code, ``z1`` .. ``z{latent_dim}``."""
+        return noise_codes(self.latent_dim)
 
     def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor:
         device = device if device is not None else _device_of(self)
@@ -191,7 +258,44 @@ class Discriminator(nn.Module):
         return out
 
 
-class GANModel(nn.Module):
+@dataclass
+class StepContext:
+    """What the extra terms and the end-of-step hook may read about the current step.
+
+    In the discriminator step ``views`` are cut from the generator's graph and ``real``/``fake``
+    are D's outputs on them; in the generator step ``real`` is None unless the loss, a trick or the
+    architecture needs the real side; at the end of a step both are the last discriminator
+    step's outputs, detached.
+    """
+
+    model: "GANModel"
+    views: Views
+    real: DOut | None
+    fake: DOut
+    step: int
+
+
+class StepHooks(nn.Module):
+    """The hooks the engine calls on the loss, every trick and the architecture alike, in that order.
+
+    ``terms`` adds named terms to a side's objective (WGAN-GP's penalty, R1, InfoGAN's mutual
+    information, AAE's reconstruction); each is logged as ``<side>_<name>``, so names must be
+    unique within a run. ``after_d_step`` runs after every discriminator update (WGAN's weight
+    clipping); ``end_step`` once per training step, for state such as BEGAN's k_t, and returns
+    values worth logging (``stats`` holds what earlier hooks returned this step).
+    """
+
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
+        return {}
+
+    def after_d_step(self, model: "GANModel") -> None:
+        pass
+
+    def end_step(self, ctx: StepContext, stats: dict[str, float]) -> dict[str, float]:
+        return {}
+
+
+class GANModel(StepHooks):
     """An architecture plugin: builds the networks of one GAN family from typed arguments.
 
     Constructor arguments named ``image_size``, ``channels``, ``num_classes`` or ``data_dim`` are
@@ -230,13 +334,8 @@ class GANModel(nn.Module):
         """Latents of samples ``x``; a family that lists ``"encoder"`` in ``provides`` implements it."""
         raise NotImplementedError(f"{type(self).__name__} has no encoder")
 
-    def aux_losses(self, side: Side, views: Views, real: DOut | None, fake: DOut) -> dict[str, Tensor]:
-        """Family-specific terms added to a side's loss (InfoGAN's mutual information, AAE's
-        reconstruction, ACGAN's class loss). Keys are logged."""
-        return {}
 
-
-class Loss(nn.Module):
+class Loss(StepHooks):
     """A loss plugin: the adversarial objective of both players.
 
     ``g_loss`` receives ``real=None`` unless ``g_uses_real`` is set or the architecture's real view
@@ -257,31 +356,8 @@ class Loss(nn.Module):
     def g_loss(self, real: DOut | None, fake: DOut) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def penalty(self, ctx: "PenaltyContext") -> Tensor | None:
-        """A discriminator-side penalty that is part of the loss's definition (WGAN-GP, DRAGAN)."""
-        return None
 
-    def after_d_step(self, model: GANModel) -> None:
-        """Called after each discriminator update (WGAN's weight clipping)."""
-
-    def end_step(self, real: DOut, fake: DOut) -> dict[str, float]:
-        """Called once per training step with the last discriminator-step outputs (detached);
-        update state here (BEGAN's k_t) and return values worth logging."""
-        return {}
-
-
-@dataclass
-class PenaltyContext:
-    """Everything a penalty may need about the current discriminator or generator step."""
-
-    model: GANModel
-    views: Views
-    real: DOut | None
-    fake: DOut
-    step: int
-
-
-class Trick(nn.Module):
+class Trick(StepHooks):
     """A composable regularizer or training option (spectral norm, R1, DiffAugment, ...).
 
     ``requires`` names architecture/dataset capabilities, ``requires_loss`` loss capabilities; a
@@ -301,15 +377,6 @@ class Trick(nn.Module):
     def d_input(self, inp: DInput, step: int) -> DInput:
         """Transform what the discriminator sees (applied to the real and the fake side alike)."""
         return inp
-
-    def d_penalty(self, ctx: PenaltyContext) -> Tensor | None:
-        return None
-
-    def g_penalty(self, ctx: PenaltyContext) -> Tensor | None:
-        return None
-
-    def end_step(self, model: GANModel, stats: dict[str, float]) -> dict[str, float]:
-        return {}
 
 
 def _device_of(module: nn.Module) -> torch.device:

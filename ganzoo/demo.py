@@ -8,6 +8,11 @@ import argparse
 import sys
 import time
 
+import ganzoo
+from ganzoo.cards import summarize
+from ganzoo.errors import GanzooError
+from ganzoo.hub import locate
+
 MODEL = "ganzoo/dcgan-fashion-mnist"
 
 
@@ -18,9 +23,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    import ganzoo
-    from ganzoo.cards import summarize
-    from ganzoo.errors import GanzooError
 
     try:
         started = time.perf_counter()
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loaded {MODEL} from {getattr(G, 'origin', 'a local copy')} in {loaded:.1f} s")
         print(f"wrote a grid of {args.n} samples (seed {args.seed}) to {path}")
         print()
-        print(summarize(MODEL))
+        print(summarize(locate(MODEL, need_weights=False)[0]))
     except GanzooError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -18,20 +18,12 @@ from . import args as typed_args
 from . import registry
 from .build import PluginSpec, build_dataset
 from .errors import ConfigError
+from .metric_catalog import FAMILIES, IMAGE_FAMILIES, figures
 from .safeio import read_json, write_json
 
-IMAGE_METRICS = ("fid", "kid", "prdc", "is")
 # The real subset never depends on the generation seed: the cached reference features are keyed by
 # dataset, split and count, so the same count must always mean the same images.
 REAL_SUBSET_SEED = 0
-ALL_METRICS = (*IMAGE_METRICS, "toy", "parzen")
-# Flat keys of ganzoo.metrics.evaluate's result that are figures, per requested metric.
-FIGURES = {
-    "fid": ("fid",),
-    "kid": ("kid_mean", "kid_std"),
-    "prdc": ("precision", "recall", "density", "coverage"),
-    "is": ("is_mean", "is_std"),
-}
 
 
 def dataset_split(dataset: PluginSpec, split: str) -> PluginSpec:
@@ -76,11 +68,11 @@ def score(
     from . import metrics as m
 
     toy = dataset.name in ("toy-ring", "toy-grid")
-    chosen = list(metrics) if metrics else (["toy", "parzen"] if toy else list(IMAGE_METRICS))
-    unknown = [x for x in chosen if x not in ALL_METRICS]
+    chosen = list(metrics) if metrics else (["toy", "parzen"] if toy else list(IMAGE_FAMILIES))
+    unknown = [x for x in chosen if x not in FAMILIES]
     if unknown:
-        raise ConfigError(f"unknown metric {unknown[0]!r}; choose from {', '.join(ALL_METRICS)}")
-    if toy and any(x in IMAGE_METRICS for x in chosen):
+        raise ConfigError(f"unknown metric {unknown[0]!r}; choose from {', '.join(FAMILIES)}")
+    if toy and any(x in IMAGE_FAMILIES for x in chosen):
         raise ConfigError(f"{dataset.name} holds 2D points; use the metrics toy and parzen")
     if "toy" in chosen and not toy:
         raise ConfigError("the toy metric needs the toy-ring or toy-grid dataset")
@@ -93,7 +85,7 @@ def score(
     def add(metric: str, value: float, protocol: dict[str, Any], used_split: str) -> None:
         results.append({"metric": metric, "value": float(value), "dataset": dataset.name, "split": used_split, "protocol": protocol})
 
-    image_metrics = [x for x in chosen if x in IMAGE_METRICS]
+    image_metrics = [x for x in chosen if x in IMAGE_FAMILIES]
     if image_metrics:
         real = real_tensor(dataset_split(dataset, split), n_real, REAL_SUBSET_SEED)
         out = m.evaluate(
@@ -102,7 +94,7 @@ def score(
             real_name=dataset.name, real_split=split, progress=progress, is_classifier=is_classifier,
         )
         for metric in image_metrics:
-            for key in FIGURES[metric]:
+            for key in figures(metric):
                 if key in out:
                     add(key, out[key], out["protocol"], split)
         for metric, reason in (out.get("skipped") or {}).items():
@@ -110,7 +102,7 @@ def score(
     if "toy" in chosen:
         out = m.evaluate_toy(sample_fn, dataset.name, seed=seed)
         protocol = out["protocol"] | {"n_modes": out["n_modes"]}
-        for key in ("modes_captured", "high_quality_fraction", "kl_to_uniform"):
+        for key in figures("toy"):
             add(key, out[key], protocol, "generated")
     if "parzen" in chosen:
         if toy:
@@ -120,7 +112,8 @@ def score(
             test = real_tensor(dataset_split(dataset, split), n_real, REAL_SUBSET_SEED)
             validation = real_tensor(dataset_split(dataset, "train"), 1000, REAL_SUBSET_SEED + 1)
         out = m.evaluate_parzen(sample_fn, test, validation, n_generated=n_generated, seed=seed)
-        add("parzen_log_likelihood", out["mean"], out["protocol"] | {"stderr": out["stderr"], "sigma": out["sigma"]}, split)
+        (key,) = figures("parzen")
+        add(key, out["mean"], out["protocol"] | {"stderr": out["stderr"], "sigma": out["sigma"]}, split)
     return {"results": results}
 
 

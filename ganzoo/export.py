@@ -1,78 +1,40 @@
 """Export a training run as the folder that is published: config.json, weights, card, sample grid.
 
-An export folder is what ``model_cards/<model-id>/`` holds and what ``ganzoo push`` uploads::
-
-    config.json                 the run's config plus a "weights" section (file, sha256, which
-                                generator, format version, model id) and the training summary and
-                                evaluation results the card is rendered from
-    model.safetensors           the generator alone (its EMA average by default), keys as in
-                                generator.state_dict()
-    discriminator.safetensors   optional: the whole raw model (discriminator, encoders, raw
-                                generator), keys as in model.state_dict(), for fine-tuning
-    README.md                   the model card
-    samples.png                 an 8x8 grid drawn with a fixed seed
-
-config.json is written last, so a folder with a config.json carrying a "weights" section is a
-complete export; every file is written atomically.
+The folder's layout is described in ganzoo/layout.py. config.json is written last, so a folder
+whose config.json carries a "weights" section is a complete export; every file is written
+atomically.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor
+import torch
 
 from . import __version__
+from .cards import render_card_from
+from .engine import checkpoint
+from .engine.grids import save_samples
 from .errors import CheckpointError, ConfigError
+from .layout import (
+    CARD,
+    CONFIG,
+    DISCRIMINATOR,
+    FORMAT_VERSION,
+    SAMPLES,
+    WEIGHTS,
+    default_model_id,
+    discriminator_entry,
+    is_export,
+    is_run,
+    run_metadata,
+    weights_section,
+)
+from .loading import read_verified, rebuild_model
+from .pretrained import PretrainedGenerator
+from .safeio import read_json, sha256_file, write_atomic, write_json, write_safetensors
 
-FORMAT_VERSION = 1
-CONFIG = "config.json"
-WEIGHTS = "model.safetensors"
-DISCRIMINATOR = "discriminator.safetensors"
-CARD = "README.md"
-SAMPLES = "samples.png"
-EXPORT_FILES = (CONFIG, WEIGHTS, DISCRIMINATOR, CARD, SAMPLES)
 SAMPLE_SEED = 0
-
-
-def is_export(folder: str | Path) -> bool:
-    """True for a folder holding a complete ganzoo export (config.json with a weights section)."""
-    path = Path(folder) / CONFIG
-    if not path.is_file():
-        return False
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get("weights"), dict)
-
-
-def is_run(folder: str | Path) -> bool:
-    """True for a training run directory (it has checkpoints/)."""
-    return (Path(folder) / "checkpoints").is_dir() and (Path(folder) / CONFIG).is_file()
-
-
-def default_model_id(config: dict[str, Any]) -> str:
-    """``<architecture>-<dataset>``, e.g. ``dcgan-fashion-mnist``."""
-    arch = (config.get("architecture") or {}).get("name", "gan")
-    data = (config.get("dataset") or {}).get("name", "data")
-    return f"{arch}-{data}"
-
-
-def run_metadata(run_dir: Path) -> dict[str, Any]:
-    """What a card reports besides the config: RUN/summary.json and RUN/eval.json, when present."""
-    from .safeio import read_json
-
-    out: dict[str, Any] = {}
-    if (run_dir / "summary.json").is_file():
-        out["summary"] = read_json(run_dir / "summary.json", "run summary")
-    if (run_dir / "eval.json").is_file():
-        results = read_json(run_dir / "eval.json", "evaluation results").get("results")
-        if not isinstance(results, list):
-            raise CheckpointError(f"{run_dir / 'eval.json'} must hold {{\"results\": [...]}}; regenerate it with ganzoo eval")
-        out["evaluation"] = results
-    return out
 
 
 def _check_out_dir(run_dir: Path, out_dir: Path, force: bool) -> None:
@@ -82,10 +44,6 @@ def _check_out_dir(run_dir: Path, out_dir: Path, force: bool) -> None:
         raise ConfigError(f"{out_dir} exists and is not a folder")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not is_export(out_dir) and not force:
         raise ConfigError(f"{out_dir} is not empty and holds no previous export; choose an empty folder or pass --force")
-
-
-def _sections(weights: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
-    return {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
 
 
 def export_run(
@@ -104,12 +62,6 @@ def export_run(
     always exports its raw generator, and says so in config.json). Refuses to write into a
     non-empty folder that is not a previous export unless ``force``.
     """
-    from .cards import render_card_from
-    from .engine import checkpoint
-    from .engine.trainer import load_strict
-    from .pretrained import PretrainedGenerator, rebuild_model
-    from .safeio import read_json, sha256_file, write_atomic, write_json, write_safetensors
-
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if is_export(run_dir):
         raise ConfigError(f"{run_dir} is already an export; push or load it directly")
@@ -124,18 +76,18 @@ def export_run(
     step, weights, _ = checkpoint.load(ckpt)
 
     # Rebuild through the registry and load strictly, so what is exported is known to load.
+    parts = checkpoint.sections(weights)
     model = rebuild_model(config)
-    raw = _sections(weights, "model.")
-    load_strict(model, raw, f"{ckpt}:model")
-    averaged = _sections(weights, "ema.average.")
+    raw = parts.get(checkpoint.MODEL, {})
+    checkpoint.load_strict(model, raw, f"{ckpt}:model")
+    averaged = checkpoint.ema_generator(parts)
     which = "ema" if ema and averaged else "raw"
     if which == "ema":
-        load_strict(model.generator, averaged, f"{ckpt}:ema")
-    generator_state = model.generator.state_dict()
+        checkpoint.load_strict(model.generator, averaged, f"{ckpt}:ema")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {"format": "pt", "ganzoo": __version__}
-    write_safetensors(out_dir / WEIGHTS, generator_state, {**meta, "weights": which})
+    write_safetensors(out_dir / WEIGHTS, model.generator.state_dict(), {**meta, "weights": which})
     disc_entry = None
     if include_discriminator:
         write_safetensors(out_dir / DISCRIMINATOR, raw, {**meta, "weights": "raw-model"})
@@ -165,9 +117,8 @@ def export_run(
         **run_metadata(run_dir),
     }
 
-    generator = PretrainedGenerator(model.generator, exported)
     if samples:
-        _write_samples(generator, out_dir / SAMPLES)
+        _write_samples(PretrainedGenerator(model.generator, exported), out_dir / SAMPLES)
     else:
         (out_dir / SAMPLES).unlink(missing_ok=True)
     card = render_card_from(exported, model_id, has_samples=samples)
@@ -176,12 +127,19 @@ def export_run(
     return out_dir
 
 
-def _write_samples(generator: Any, path: Path) -> None:
+def verify_export(folder: Path) -> dict[str, Any]:
+    """Check an export folder before publishing it: its weights parse and match their sha256."""
+    config = read_json(folder / CONFIG, "model config")
+    weights = weights_section(config, folder)
+    read_verified(folder / weights["file"], weights.get("sha256"))
+    if isinstance(weights.get("discriminator"), dict):
+        entry = discriminator_entry(weights, folder)
+        read_verified(folder / entry["file"], entry.get("sha256"))
+    return config
+
+
+def _write_samples(generator: PretrainedGenerator, path: Path) -> None:
     """An 8x8 grid with a fixed seed (one class per row for a conditional model)."""
-    import torch
-
-    from .engine.grids import save_samples
-
     n = 64
     labels = None
     if generator.num_classes:

@@ -1,9 +1,9 @@
-"""Pretrained generators in one line (``ganzoo.load``) and publishing them (``ganzoo.push``).
+"""Where a model is (``locate``: a local folder, a zoo name or a Hub repo id) and publishing (``push``).
 
-Where ``load(source)`` looks, in order:
+``locate(source)`` returns a local folder, trying in order:
 
 1. ``source`` is a local folder: an exported model (config.json with a ``weights`` section, as
-   ``ganzoo export`` writes it) or a training run (it has ``checkpoints/``; its newest checkpoint).
+   ``ganzoo export`` writes it) or a training run (it has ``checkpoints/``).
 2. ``source`` is a zoo model name without an organisation, such as ``dcgan-fashion-mnist``: the copy
    shipped in the repository's ``model_cards/<name>/`` (``GANZOO_MODEL_CARDS`` names another
    folder). No network is touched. Where no copy is shipped (a wheel install), it means the Hub
@@ -17,10 +17,7 @@ Where ``load(source)`` looks, in order:
    d. for the zoo's own models (``ganzoo/<name>``), when the Hub cannot be reached or does not
       have the repo and the cache does not either: the ``model_cards/<name>/`` copy.
 
-Every weights file is safetensors; a pickle, a torch.save archive, a truncated file or anything
-else is refused with a one-line error before it is used. The sha256 recorded in config.json is
-checked, the model is rebuilt through the plugin registry (a missing plugin names the package to
-install) and the weights are loaded strictly (a missing, unexpected or mis-shaped tensor is named).
+Turning the folder into a model is ganzoo/loading.py's job; ``ganzoo.load`` (ganzoo/api.py) does both.
 """
 from __future__ import annotations
 
@@ -30,9 +27,26 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import httpx2
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
+from huggingface_hub.errors import (
+    FileMetadataError,
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import HFValidationError, validate_repo_id
+
 from . import __version__
 from .errors import CheckpointError, ConfigError, GanzooError
-from .export import CONFIG, EXPORT_FILES, FORMAT_VERSION, is_export, is_run
+from .export import export_run, verify_export
+from .layout import CONFIG, EXPORT_FILES, discriminator_entry, is_export, is_run, needs_raw_model, weights_section
+from .loading import has_encoder
+from .safeio import read_json
 
 ZOO_ORG = "ganzoo"
 log = logging.getLogger("ganzoo.hub")
@@ -60,9 +74,7 @@ def model_cards_dir() -> Path:
     env = os.environ.get("GANZOO_MODEL_CARDS")
     if env:
         return Path(env).expanduser()
-    import ganzoo
-
-    return Path(ganzoo.__file__).resolve().parents[1] / "model_cards"
+    return Path(__file__).resolve().parents[1] / "model_cards"
 
 
 def zoo_models() -> list[str]:
@@ -95,8 +107,6 @@ def _looks_like_path(source: str) -> bool:
 
 
 def _check_repo_id(repo_id: str) -> None:
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
     try:
         validate_repo_id(repo_id)
     except HFValidationError as exc:
@@ -115,26 +125,12 @@ def _reason(exc: BaseException) -> str:
 def _hub_files(config: dict[str, Any], folder: Path, need_weights: bool, ema: bool, discriminator: bool) -> list[str]:
     """The weights files a load needs besides config.json."""
     weights = weights_section(config, folder)
-    files = [weights["file"]] if need_weights else []
-    if need_weights and (discriminator or (not ema and weights.get("which") == "ema") or _has_encoder(config, weights)):
-        files.append(_discriminator_entry(weights, folder)["file"])
+    if not need_weights:
+        return []
+    files = [weights["file"]]
+    if needs_raw_model(weights, ema=ema, discriminator=discriminator, encoder=has_encoder(config)):
+        files.append(discriminator_entry(weights, folder)["file"])
     return files
-
-
-def _has_encoder(config: dict[str, Any], weights: dict[str, Any]) -> bool:
-    """An architecture with an encoder (BiGAN, AAE) whose export ships it, in discriminator.safetensors:
-    loaded by default, so ``encode``/``reconstruct`` work as they do for a run."""
-    from . import registry
-
-    if not isinstance(weights.get("discriminator"), dict):
-        return False
-    name = (config.get("architecture") or {}).get("name")
-    if name not in registry.architectures:
-        return False
-    try:
-        return "encoder" in registry.architectures.get(name).provides
-    except GanzooError:
-        return False
 
 
 def _fetch(repo_id: str, revision: str | None, *, offline: bool, need_weights: bool, ema: bool, discriminator: bool,
@@ -143,20 +139,6 @@ def _fetch(repo_id: str, revision: str | None, *, offline: bool, need_weights: b
 
     Raises ``_Unreachable`` when the Hub does not answer, huggingface_hub's own errors otherwise.
     """
-    import httpx2
-    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
-    from huggingface_hub.errors import (
-        FileMetadataError,
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
-        RemoteEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    from .safeio import read_json
-
     common = dict(repo_type="model", cache_dir=cache_dir, endpoint=endpoint, token=token,
                   library_name="ganzoo", library_version=__version__)
     name = CONFIG
@@ -192,14 +174,6 @@ def _fetch(repo_id: str, revision: str | None, *, offline: bool, need_weights: b
 def _from_hub(repo_id: str, revision: str | None, *, need_weights: bool, ema: bool, discriminator: bool,
               cache_dir: str | Path | None, local_files_only: bool | None, endpoint: str | None,
               token: str | bool | None) -> tuple[Path, str]:
-    from huggingface_hub import constants
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
     _check_repo_id(repo_id)
     endpoint = endpoint or constants.ENDPOINT
     offline = constants.is_offline_mode() if local_files_only is None else bool(local_files_only)
@@ -251,17 +225,18 @@ def _from_hub(repo_id: str, revision: str | None, *, need_weights: bool, ema: bo
 def locate(source: str | os.PathLike[str], *, revision: str | None = None, need_weights: bool = True,
            ema: bool = True, discriminator: bool = False, cache_dir: str | Path | None = None,
            local_files_only: bool | None = None, endpoint: str | None = None,
-           token: str | bool | None = None) -> tuple[str, Path, str]:
-    """(kind, folder, where) for a source: kind is "export" or "run"; see the module docstring."""
+           token: str | bool | None = None) -> tuple[Path, str]:
+    """(folder, where it was found) for a source; see the module docstring. Only the files a load
+    with these ``ema``/``discriminator`` settings needs are downloaded."""
     text = os.fspath(source)
     path = Path(text).expanduser()
     if path.is_dir():
         if revision is not None:
             raise ConfigError(f"revision={revision!r} applies to Hub repo ids, not to the local folder {path}")
         if is_run(path):
-            return "run", path, f"training run ({path})"
+            return path, f"training run ({path})"
         if (path / CONFIG).is_file():  # an export, or a damaged one: loading says which
-            return "export", path, f"local folder ({path})"
+            return path, f"local folder ({path})"
         raise CheckpointError(f"{path} is neither an exported model (config.json with a 'weights' section) nor a training run (checkpoints/); export the run with `ganzoo export`")
     if isinstance(source, os.PathLike) or _looks_like_path(text):
         raise ModelNotFoundError(f"folder {path} does not exist")
@@ -269,155 +244,16 @@ def locate(source: str | os.PathLike[str], *, revision: str | None = None, need_
     if "/" not in repo_id:
         zoo = _zoo_copy(repo_id)
         if zoo is not None and revision is None:
-            return "export", zoo, f"model_cards ({zoo})"
+            return zoo, f"model_cards ({zoo})"
         repo_id = f"{ZOO_ORG}/{repo_id}"
     folder, where = _from_hub(repo_id, revision, need_weights=need_weights, ema=ema, discriminator=discriminator,
                               cache_dir=cache_dir, local_files_only=local_files_only, endpoint=endpoint, token=token)
-    return "export", folder, where
-
-
-# -- reading an export ----------------------------------------------------------------------------------
-def _safe_name(name: Any, where: Path) -> str:
-    if not isinstance(name, str) or not name.endswith(".safetensors") or "/" in name or "\\" in name or name.startswith("."):
-        raise CheckpointError(f"{where / CONFIG} names weights file {name!r}; it must be a plain *.safetensors file name in the same folder")
-    return name
-
-
-def weights_section(config: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """The validated ``weights`` section of an export's config.json."""
-    weights = config.get("weights")
-    if not isinstance(weights, dict):
-        raise CheckpointError(f"{folder / CONFIG} has no 'weights' section; it is not an exported ganzoo model (use `ganzoo export RUN_DIR OUT_DIR`)")
-    version = weights.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise CheckpointError(f"{folder / CONFIG} has no valid weights format_version; export the model again")
-    if version > FORMAT_VERSION:
-        raise CheckpointError(f"{folder} uses export format {version}, newer than this ganzoo reads ({FORMAT_VERSION}); pip install -U ganzoo")
-    _safe_name(weights.get("file"), folder)
-    return weights
-
-
-def _discriminator_entry(weights: dict[str, Any], folder: Path, why: str = "") -> dict[str, Any]:
-    entry = weights.get("discriminator")
-    if not isinstance(entry, dict):
-        raise CheckpointError(
-            f"{folder} has no discriminator weights{why}; export the run with --include-discriminator to publish them"
-        )
-    _safe_name(entry.get("file"), folder)
-    return entry
-
-
-def read_verified(path: Path, sha256: Any) -> dict[str, Any]:
-    """Tensors of a safetensors file whose sha256 matches the one recorded in config.json."""
-    from .safeio import read_safetensors, sha256_file
-
-    if not isinstance(sha256, str) or len(sha256) != 64:
-        raise CheckpointError(f"config.json records no sha256 for {path.name}; export the model again")
-    tensors, _ = read_safetensors(path)  # refuses pickles, zip archives, truncated and foreign files
-    actual = sha256_file(path)
-    if actual != sha256:
-        raise CheckpointError(
-            f"{path} does not match the sha256 recorded in config.json ({actual[:12]}... != {sha256[:12]}...); "
-            "it was altered or damaged: download or export it again"
-        )
-    return tensors
-
-
-def _load_export(folder: Path, *, ema: bool, discriminator: bool) -> Any:
-    from .engine.trainer import load_strict
-    from .pretrained import PretrainedGenerator, rebuild_model
-    from .safeio import read_json
-
-    config = read_json(folder / CONFIG, "model config")
-    weights = weights_section(config, folder)
-    raw_generator_wanted = not ema and weights.get("which") == "ema"
-    model = rebuild_model(config)  # a missing plugin names the package to install
-    keep = discriminator or _has_encoder(config, weights)
-    if keep or raw_generator_wanted:
-        why = " (its raw generator weights ship in that file)" if raw_generator_wanted and not discriminator else ""
-        entry = _discriminator_entry(weights, folder, why)
-        load_strict(model, read_verified(folder / entry["file"], entry.get("sha256")), entry["file"])
-    if not raw_generator_wanted:
-        tensors = read_verified(folder / weights["file"], weights.get("sha256"))
-        load_strict(model.generator, tensors, weights["file"])
-    return PretrainedGenerator(model.generator, config, model if keep else None)
-
-
-def _dtype(dtype: Any) -> Any:
-    import torch
-
-    if dtype is None or isinstance(dtype, torch.dtype):
-        return dtype
-    value = getattr(torch, str(dtype).removeprefix("torch."), None)
-    if not isinstance(value, torch.dtype):
-        raise ConfigError(f"unknown dtype {dtype!r}; use e.g. float32, float16 or bfloat16")
-    return value
-
-
-def load(
-    source: str | os.PathLike[str],
-    *,
-    revision: str | None = None,
-    device: Any = "cpu",
-    dtype: Any = None,
-    ema: bool = True,
-    discriminator: bool = False,
-    cache_dir: str | Path | None = None,
-    local_files_only: bool | None = None,
-    endpoint: str | None = None,
-    token: str | bool | None = None,
-) -> Any:
-    """A pretrained generator, in eval mode on ``device`` (and ``dtype``), ready to ``sample``.
-
-    ``source``: a Hub repo id (``org/name``, optionally ``@revision``), a zoo model name
-    (``dcgan-fashion-mnist``), an exported model folder or a training run; see the module
-    docstring for the order in which places are tried, online and offline. ``ema=False`` returns
-    the raw generator instead of its EMA average; ``discriminator=True`` also loads the
-    discriminator (and any encoder) for fine-tuning, as ``G.discriminator`` / ``G.model``.
-    ``local_files_only`` defaults to ``HF_HUB_OFFLINE``.
-    """
-    from .engine.trainer import pick_device
-    from .pretrained import from_run
-
-    target = pick_device(str(device)) if isinstance(device, str) else device
-    torch_dtype = _dtype(dtype)
-    kind, folder, where = locate(source, revision=revision, ema=ema, discriminator=discriminator, cache_dir=cache_dir,
-                                 local_files_only=local_files_only, endpoint=endpoint, token=token)
-    if kind == "run":
-        G = from_run(folder, ema=ema, discriminator=discriminator)
-    else:
-        G = _load_export(folder, ema=ema, discriminator=discriminator)
-    G.origin = where  # where the weights came from, for messages and debugging
-    return G.to(target, torch_dtype)
-
-
-def load_config(source: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]:
-    """The config.json of a model or run (no weights are downloaded); same sources as :func:`load`."""
-    from .safeio import read_json
-
-    _, folder, _ = locate(source, need_weights=False, **kwargs)
-    return read_json(folder / CONFIG, "model config")
+    return folder, where
 
 
 # -- publishing ------------------------------------------------------------------------------------------------
-def verify_export(folder: Path) -> dict[str, Any]:
-    """Check an export folder before publishing it: its weights parse and match their sha256."""
-    from .safeio import read_json
-
-    config = read_json(folder / CONFIG, "model config")
-    weights = weights_section(config, folder)
-    read_verified(folder / weights["file"], weights.get("sha256"))
-    if isinstance(weights.get("discriminator"), dict):
-        entry = _discriminator_entry(weights, folder)
-        read_verified(folder / entry["file"], entry.get("sha256"))
-    return config
-
-
 def _hub_call_error(exc: BaseException, repo_id: str, endpoint: str) -> GanzooError:
     """One line for whatever huggingface_hub raised while publishing."""
-    import httpx2
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
-
     if isinstance(exc, OfflineModeIsEnabled):
         return HubUnreachableError("offline mode is on (HF_HUB_OFFLINE=1); unset it to push (nothing was uploaded)")
     if isinstance(exc, httpx2.TransportError):
@@ -449,12 +285,6 @@ def push(
     README.md and the sample grid, and deletes published export files this export no longer has
     (e.g. an old discriminator). Returns the commit URL, which ends with the commit id.
     """
-    import httpx2
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-
-    from .export import export_run
-
     _check_repo_id(repo_id)
     if "/" not in repo_id:
         raise ConfigError(f"{repo_id!r} has no organisation or user; use org/name")
@@ -494,7 +324,4 @@ def push(
     return str(info.commit_url)
 
 
-__all__ = [
-    "HubError", "HubUnreachableError", "ModelNotFoundError", "load", "load_config", "locate",
-    "model_cards_dir", "push", "verify_export", "zoo_models",
-]
+__all__ = ["HubError", "HubUnreachableError", "ModelNotFoundError", "locate", "model_cards_dir", "push", "zoo_models"]

@@ -1,7 +1,7 @@
 """A trained generator, ready to sample: what ``ganzoo.load`` and ``ganzoo sample`` return.
 
-A model is rebuilt from its ``config.json`` through the registry (so a missing plugin is named,
-with the package that provides it), then its weights are loaded strictly from safetensors.
+How a folder becomes one is ganzoo/loading.py's job; this module only wraps the generator with
+the calls its users expect.
 """
 from __future__ import annotations
 
@@ -10,45 +10,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from PIL import Image
 from torch import Tensor
 
 from . import registry
-from .build import PluginSpec, build_model
 from .contracts import GANModel, Generator
-from .engine import checkpoint
 from .engine.grids import image_grid, save_samples, to_uint8
-from .engine.trainer import load_strict
-from .errors import CheckpointError, ConfigError, UnknownPluginError
-from .safeio import read_json
-
-
-def _require_plugin(kind: registry.Registry, section: dict[str, Any]) -> None:
-    """Turn an unknown plugin into 'install the package that provides it'."""
-    name = section.get("name")
-    if name in kind:
-        return
-    dist = section.get("distribution")
-    version = section.get("version")
-    hint = f"pip install '{dist}=={version}'" if dist and dist != "ganzoo" else "upgrade ganzoo"
-    raise UnknownPluginError(f"this model needs {kind.kind} {name!r} from {dist or 'an unknown package'}, which is not installed; {hint}")
-
-
-def rebuild_model(config: dict[str, Any]) -> GANModel:
-    """The architecture (with its tricks attached) described by a config.json, untrained."""
-    try:
-        arch = config["architecture"]
-        tricks = config.get("tricks") or []
-    except (KeyError, TypeError):
-        raise CheckpointError("config.json has no 'architecture' section; it was not written by ganzoo") from None
-    _require_plugin(registry.architectures, arch)
-    for trick in tricks:
-        _require_plugin(registry.tricks, trick)
-    model, _, _, _ = build_model(PluginSpec.from_json(arch), [PluginSpec.from_json(t) for t in tricks], None)
-    return model
-
-
-def _sections(weights: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
-    return {k[len(prefix) :]: v for k, v in weights.items() if k.startswith(prefix)}
+from .errors import ConfigError
+from .traversal import traverse
 
 
 class PretrainedGenerator:
@@ -158,8 +127,6 @@ class PretrainedGenerator:
 
     def traverse(self, code: str | int, **kwargs: Any) -> Tensor:
         """Sweep one latent code (InfoGAN's c1, c2, ...); see :func:`ganzoo.traversal.traverse`."""
-        from .traversal import traverse
-
         return traverse(self, code, **kwargs)
 
     # -- encoding (architectures that provide "encoder": BiGAN/ALI, AAE) ----------------------
@@ -172,7 +139,7 @@ class PretrainedGenerator:
         if "encoder" not in provides:
             raise ConfigError(f"architecture {arch!r} has no encoder; encode/reconstruct need one that provides it (e.g. bigan, aae)")
         if self.model is None:
-            raise ConfigError(f"this {arch!r} generator was loaded without its encoder; load the whole model, e.g. from_run(run_dir)")
+            raise ConfigError(f"this {arch!r} generator was loaded without its encoder; load the whole model, e.g. ganzoo.load(run_dir)")
         return self.model
 
     @torch.no_grad()
@@ -192,8 +159,6 @@ class PretrainedGenerator:
     @staticmethod
     def to_pil(samples: Tensor, grid: bool = False, nrow: int | None = None) -> Any:
         """PIL images of samples in [-1, 1] (one per sample, or a single grid)."""
-        from PIL import Image
-
         if grid:
             return Image.fromarray(image_grid(samples, nrow).numpy())
         pixels = to_uint8(samples.cpu())
@@ -210,23 +175,3 @@ class PretrainedGenerator:
     def __repr__(self) -> str:
         arch = self.config.get("architecture", {}).get("name", "?")
         return f"PretrainedGenerator(arch={arch!r}, latent_dim={self.latent_dim}, num_classes={self.num_classes}, device={self.device})"
-
-
-def from_run(run_dir: str | Path, *, ema: bool = True, discriminator: bool = False, device: Any = "cpu") -> PretrainedGenerator:
-    """The generator of a training run's newest checkpoint (its EMA weights by default)."""
-    run_dir = Path(run_dir)
-    config = read_json(run_dir / "config.json", "run config")
-    ckpt = checkpoint.latest(run_dir)
-    if ckpt is None:
-        raise CheckpointError(f"{run_dir} has no checkpoint yet; train it first")
-    _, weights, _ = checkpoint.load(ckpt)
-    model = rebuild_model(config)
-    load_strict(model, _sections(weights, "model."), f"{ckpt}:model")
-    generator = model.generator
-    ema_weights = _sections(weights, "ema.average.")
-    if ema and ema_weights:
-        load_strict(generator, ema_weights, f"{ckpt}:ema")
-    keep = discriminator or "encoder" in model.provides  # encode()/reconstruct() need the encoder
-    G = PretrainedGenerator(generator, config, model if keep else None).to(device)
-    G.origin = f"run {run_dir} ({ckpt.name}, {'EMA' if ema and ema_weights else 'raw'} weights)"
-    return G

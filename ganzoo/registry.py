@@ -285,7 +285,7 @@ def _base(module: str, attr: str) -> Callable[[], type]:
 
 architectures: Registry = Registry("architecture", "architectures", "ganzoo.architectures", _base("ganzoo.contracts", "GANModel"))
 losses: Registry = Registry("loss", "losses", "ganzoo.losses", _base("ganzoo.contracts", "Loss"))
-datasets: Registry = Registry("dataset", "datasets", "ganzoo.datasets", _base("ganzoo.data.base", "DatasetPlugin"))
+datasets: Registry = Registry("dataset", "datasets", "ganzoo.datasets", _base("ganzoo.contracts", "DatasetPlugin"))
 tricks: Registry = Registry("trick", "tricks", "ganzoo.tricks", _base("ganzoo.contracts", "Trick"))
 
 REGISTRIES: dict[str, Registry] = {

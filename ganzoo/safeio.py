@@ -13,12 +13,13 @@ import os
 import struct
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
-
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import CheckpointError
+
+if TYPE_CHECKING:  # torch is not imported here, so reading JSON stays torch-free (``ganzoo list``)
+    import torch
+    from torch import Tensor
 
 _MAX_HEADER = 100 * 1024 * 1024
 _UMASK = os.umask(0)
@@ -47,7 +48,7 @@ def write_json(path: str | Path, data: Any) -> None:
 
 
 def write_safetensors(path: str | Path, tensors: dict[str, Tensor], metadata: dict[str, str] | None = None) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # imports torch: deferred so reading JSON stays torch-free
 
     # safetensors refuses shared or strided storage; weights are small enough to copy.
     plain = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
@@ -111,40 +112,3 @@ def read_json(path: str | Path, what: str = "file") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CheckpointError(f"{what} {path} must hold a JSON object")
     return data
-
-
-# -- nested state (optimizer and trainer state) as JSON skeleton + flat tensors -------------------
-def flatten_state(obj: Any, prefix: str, tensors: dict[str, Tensor]) -> Any:
-    """Encode nested dicts/lists/tuples with tensors into JSON, moving tensors into ``tensors``.
-
-    Dict keys keep their type (optimizer state is keyed by int), which plain JSON would lose.
-    """
-    if isinstance(obj, Tensor):
-        tensors[prefix] = obj
-        return {"$t": prefix}
-    if isinstance(obj, dict):
-        return {"$d": [[k, flatten_state(v, f"{prefix}/{k}", tensors)] for k, v in obj.items()]}
-    if isinstance(obj, tuple):
-        return {"$tuple": [flatten_state(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]}
-    if isinstance(obj, list):
-        return [flatten_state(v, f"{prefix}/{i}", tensors) for i, v in enumerate(obj)]
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    raise TypeError(f"cannot save value of type {type(obj).__name__} at {prefix}")
-
-
-def unflatten_state(obj: Any, tensors: dict[str, Tensor]) -> Any:
-    if isinstance(obj, dict):
-        if "$t" in obj:
-            try:
-                return tensors[obj["$t"]]
-            except KeyError:
-                raise CheckpointError(f"trainer state is missing tensor {obj['$t']!r}") from None
-        if "$d" in obj:
-            return {k: unflatten_state(v, tensors) for k, v in obj["$d"]}
-        if "$tuple" in obj:
-            return tuple(unflatten_state(v, tensors) for v in obj["$tuple"])
-        raise CheckpointError("trainer state has an unknown entry; it was not written by ganzoo")
-    if isinstance(obj, list):
-        return [unflatten_state(v, tensors) for v in obj]
-    return obj

@@ -1,32 +1,52 @@
-"""Latent traversal: sweep one code of a structured latent while everything else stays fixed.
+"""Latent traversal: sweep one code of a latent while everything else stays fixed.
 
     G = ganzoo.pretrained.from_run("runs/infogan")   # or ganzoo.load(...) for a published model
     grid = ganzoo.traverse(G, "c2", steps=10)        # rows x steps samples; row r = one fixed latent
-    # the same: G.traverse("c2", steps=10)
+    # the same: G.traverse("c2", steps=10); any generator sweeps its noise: G.traverse("z17")
+
+The codes are what the generator's :meth:`~ganzoo.contracts.Generator.latent_codes` declares:
+every noise dimension ``z1, z2, ...`` by default, InfoGAN's ``c1, c2, ...`` before its noise.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .architectures.infogan import LatentCode, latent_codes
+from .contracts import Generator, LatentCode
 from .errors import ConfigError
+
+# Runs longer than this are abbreviated in messages ("z1..z100"); shorter ones are listed.
+_LISTED_RUN = 3
+
+
+def describe_codes(codes: tuple[LatentCode, ...]) -> str:
+    """The code names for a message, long numbered runs abbreviated: ``c1, c2, c3, z1..z62``."""
+    runs: list[list[str]] = []
+    previous: tuple[str, int] | None = None
+    for c in codes:
+        match = re.fullmatch(r"(\D*)(\d+)", c.name)
+        key = (match.group(1), int(match.group(2))) if match else None
+        if key and previous and key == (previous[0], previous[1] + 1):
+            runs[-1].append(c.name)
+        else:
+            runs.append([c.name])
+        previous = key
+    return ", ".join(run[0] + ".." + run[-1] if len(run) > _LISTED_RUN else ", ".join(run) for run in runs)
 
 
 def _find(codes: tuple[LatentCode, ...], code: str | int) -> LatentCode:
-    names = ", ".join(c.name for c in codes)
-    if isinstance(code, int) and not isinstance(code, bool):
-        name = f"c{code}"  # 1-based, like the names: code=2 is "c2"
-    else:
-        name = str(code).strip().lower()
-        if name.isdigit():
-            name = f"c{name}"
+    name = str(code).strip().lower()
+    if name.isdigit():  # a 1-based position, like the names: 2 is "c2" on InfoGAN, "z2" on DCGAN
+        index = int(name) - 1
+        if 0 <= index < len(codes):
+            return codes[index]
     for c in codes:
         if c.name == name:
             return c
-    raise ConfigError(f"unknown latent code {code!r}; this generator has {names}")
+    raise ConfigError(f"unknown latent code {code!r}; this generator has {describe_codes(codes)}")
 
 
 @torch.no_grad()
@@ -46,15 +66,13 @@ def traverse(
     categorical one). Save with ``nrow=steps`` for one row per latent.
 
     ``generator`` is a :class:`~ganzoo.pretrained.PretrainedGenerator` or a bare
-    :class:`~ganzoo.contracts.Generator` whose latent layout is announced by ``noise_dim``,
-    ``categorical`` and ``continuous`` (InfoGAN's). ``code`` is a name ("c1") or its number (1).
+    :class:`~ganzoo.contracts.Generator`. ``code`` is a name from its ``latent_codes()`` ("c1",
+    "z17") or a 1-based position in them (InfoGAN's codes come first, so 2 is "c2").
     """
-    g = getattr(generator, "generator", generator)  # unwrap a PretrainedGenerator
-    codes = latent_codes(g)
+    g: Generator = getattr(generator, "generator", generator)  # unwrap a PretrainedGenerator
+    codes = g.latent_codes()
     if not codes:
-        raise ConfigError(
-            f"{type(g).__name__} has no latent codes to traverse; traversal needs a structured latent such as InfoGAN's"
-        )
+        raise ConfigError(f"{type(g).__name__} has no latent codes to traverse")
     if steps < 1 or rows < 1:
         raise ConfigError(f"steps and rows must be positive, got steps={steps}, rows={rows}")
     target = _find(codes, code)

@@ -6,12 +6,13 @@ import torch
 
 from ganzoo import api
 from ganzoo.build import PluginSpec
-from ganzoo.contracts import Batch, DInput
+from ganzoo.contracts import Batch, DInput, StepContext
 from ganzoo.data.toy import sample_toy, toy_centers
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError
-from ganzoo.pretrained import PretrainedGenerator, from_run
+from ganzoo.loading import load_run
+from ganzoo.pretrained import PretrainedGenerator
 
 from conftest import Shapes16
 
@@ -139,8 +140,8 @@ def test_aae_views_judge_latents() -> None:
     assert not views.real_depends_on_generator
     assert m.critic(views.fake).score.shape == (6,)
     out = m.critic(views.fake)
-    assert m.aux_losses("d", views, None, out) == {}
-    recon = m.aux_losses("g", views, None, out)["recon"]
+    assert m.terms("d", StepContext(m, views, None, out, 0)) == {}
+    recon = m.terms("g", StepContext(m, views, None, out, 0))["recon"]
     torch.testing.assert_close(recon, 10.0 * ((m.generator(views.fake.x) - x) ** 2).mean())
     assert m.generator(z).shape == x.shape
 
@@ -149,7 +150,7 @@ def test_aae_bce_and_mixture_prior() -> None:
     m = api.create("aae", channels=1, image_size=16, recon_loss="bce", recon_weight=1.0, prior="mixture", **SMALL_AAE)
     x = torch.rand(6, 1, 16, 16) * 2 - 1
     views = m.views(Batch(x), m.sample_latent(6))
-    recon = m.aux_losses("g", views, None, m.critic(views.fake))["recon"]
+    recon = m.terms("g", StepContext(m, views, None, m.critic(views.fake), 0))["recon"]
     p, t = (m.generator(views.fake.x) + 1) / 2, (x + 1) / 2
     torch.testing.assert_close(recon, torch.nn.functional.binary_cross_entropy(p, t))
     z = m.sample_latent(4000, generator=torch.Generator().manual_seed(0))
@@ -199,7 +200,7 @@ def test_pretrained_encode_and_reconstruct(tmp_path, shapes) -> None:
     config = TrainConfig(arch=PluginSpec("aae", SMALL_AAE), loss=PluginSpec("non-saturating"), dataset=PluginSpec(shapes),
                          steps=2, batch_size=8, sample_every=2, checkpoint_every=2, log_every=1)
     Trainer(config, tmp_path / "aae", progress=False).fit()
-    g = from_run(tmp_path / "aae")
+    g = load_run(tmp_path / "aae")
     x = Shapes16.dataset_class()(n=5).get_batch(torch.arange(5)).x
     z = g.encode(x)
     assert z.shape == (5, 4)
@@ -219,7 +220,7 @@ def test_encode_refuses_a_model_without_an_encoder(tmp_path, shapes) -> None:
     config = TrainConfig(arch=PluginSpec("mlp", {"g_hidden": (8,), "d_hidden": (8,)}), loss=PluginSpec("non-saturating"),
                          dataset=PluginSpec(shapes), steps=1, batch_size=8, sample_every=1, checkpoint_every=1, log_every=1)
     Trainer(config, tmp_path / "mlp", progress=False).fit()
-    g = from_run(tmp_path / "mlp")
+    g = load_run(tmp_path / "mlp")
     with pytest.raises(ConfigError, match="'mlp' has no encoder"):
         g.encode(torch.zeros(1, 1, 16, 16))
     with pytest.raises(ConfigError, match="has no encoder"):

@@ -7,12 +7,12 @@ import torch.nn.functional as F
 
 import ganzoo
 from ganzoo.build import PluginSpec
-from ganzoo.contracts import Batch, DInput, DOut
+from ganzoo.contracts import Batch, DInput, DOut, StepContext
 from ganzoo.data.toy import toy_centers
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError, IncompatibleError
-from ganzoo.pretrained import from_run
+from ganzoo.loading import load_run
 
 CONDITIONAL = ["cgan", "cgan-projection", "acgan"]
 SMALL = {"cgan": {"g_width": 8, "d_width": 8}, "cgan-projection": {"g_width": 16, "d_width": 16}, "acgan": {"g_width": 8, "d_width": 8}}
@@ -88,7 +88,7 @@ def test_cgan_mlp_body_for_points() -> None:
 
 def test_conditional_needs_a_labelled_dataset() -> None:
     from ganzoo.build import check_compatible
-    from ganzoo.data.base import DataSpec
+    from ganzoo.contracts import DataSpec
 
     unlabelled = DataSpec((1, 28, 28), 0, frozenset({"images"}))
     for arch in CONDITIONAL:
@@ -104,8 +104,8 @@ def test_acgan_aux_loss_on_both_sides() -> None:
     views.fake.y = y_fake
     real = DOut(torch.zeros(3), extras={"class_logits": real_logits})
     fake = DOut(torch.zeros(3), extras={"class_logits": fake_logits})
-    d = model.aux_losses("d", views, real, fake)["class"]
-    g = model.aux_losses("g", views, None, fake)["class"]
+    d = model.terms("d", StepContext(model, views, real, fake, 0))["class"]
+    g = model.terms("g", StepContext(model, views, None, fake, 0))["class"]
     torch.testing.assert_close(d, F.cross_entropy(real_logits, y_real) + F.cross_entropy(fake_logits, y_fake))
     torch.testing.assert_close(g, F.cross_entropy(fake_logits, y_fake))
 
@@ -120,7 +120,7 @@ def test_acgan_classifier_learns_a_fixed_batch() -> None:
     opt = torch.optim.Adam(model.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     losses = []
     for _ in range(30):
-        loss = model.aux_losses("d", views, model.critic(views.real), model.critic(views.fake))["class"]
+        loss = model.terms("d", StepContext(model, views, model.critic(views.real), model.critic(views.fake), 0))["class"]
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -166,7 +166,7 @@ def test_two_steps_then_sample_with_labels(arch: str, tmp_path) -> None:
     # the trainer's sample grid shows one class per row of 8
     assert trainer.fixed_y[:8].tolist() == [0] * 8 and trainer.fixed_y[8:16].tolist() == [1] * 8
     trainer.fit()
-    G = from_run(tmp_path / "run")
+    G = load_run(tmp_path / "run")
     threes = G.sample(6, seed=0, labels=3)
     assert threes.shape == (6, 1, 32, 32)
     assert torch.equal(threes, G.sample(6, seed=0, labels=3))
@@ -182,7 +182,7 @@ def test_cgan_learns_the_label_to_mode_map_on_the_ring(tmp_path) -> None:
         PluginSpec("toy-ring", {"n": 4096}), tmp_path / "run", steps=200, batch_size=64, lr_g=2e-3, lr_d=2e-3,
         seed=0, ema=None, device="cpu", progress=False, sample_every=10**6, checkpoint_every=10**6,
     )
-    G = from_run(tmp_path / "run", ema=False)
+    G = load_run(tmp_path / "run", ema=False)
     y = torch.arange(8).repeat(32)
     nearest = torch.cdist(G.sample(len(y), seed=1, labels=y), toy_centers("toy-ring")).argmin(1)
     accuracy = float((nearest == y).float().mean())

@@ -11,13 +11,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 import ganzoo
-from ganzoo.architectures.infogan import latent_codes
 from ganzoo.build import PluginSpec
 from ganzoo.cli import cli, main
-from ganzoo.contracts import Batch, DInput, DOut
+from ganzoo.contracts import Batch, DInput, DOut, StepContext
 from ganzoo.data.toy import toy_centers
 from ganzoo.errors import ConfigError
-from ganzoo.pretrained import from_run
+from ganzoo.loading import load_run
 from ganzoo.traversal import traverse
 
 SMALL = {"g_width": 8, "d_width": 8}
@@ -48,9 +47,10 @@ def test_latent_layout() -> None:
     g = ganzoo.create("infogan", data_dim=2, noise_dim=3, categorical=(4, 5), continuous=2, hidden=(8,)).generator
     z = g.sample_latent(500, generator=torch.Generator().manual_seed(0))
     assert z.shape == (500, 3 + 4 + 5 + 2)
-    codes = latent_codes(g)
+    codes = g.latent_codes()
     assert [(c.name, c.kind, c.start, c.size) for c in codes] == [
         ("c1", "categorical", 3, 4), ("c2", "categorical", 7, 5), ("c3", "continuous", 12, 1), ("c4", "continuous", 13, 1),
+        ("z1", "continuous", 0, 1), ("z2", "continuous", 1, 1), ("z3", "continuous", 2, 1),  # the noise, after the codes
     ]
     for c in codes[:2]:
         block = z[:, c.start : c.start + c.size]
@@ -58,7 +58,9 @@ def test_latent_layout() -> None:
         assert len(block.argmax(1).unique()) == c.size  # every category is drawn
     cont = z[:, 12:]
     assert cont.min() >= -1 and cont.max() <= 1 and cont.min() < -0.9 and cont.max() > 0.9
-    assert latent_codes(ganzoo.create("dcgan").generator) == ()
+    # any other generator: every noise value is a code, z1..z{latent_dim}
+    dcgan_codes = ganzoo.create("dcgan").generator.latent_codes()
+    assert [(c.name, c.kind, c.start, c.size) for c in dcgan_codes] == [(f"z{i + 1}", "continuous", i, 1) for i in range(100)]
 
 
 def test_bad_codes_are_config_errors() -> None:
@@ -84,7 +86,7 @@ def test_mutual_information_terms_match_the_formulas() -> None:
     # both players get the same bound (Q on D's side, G on its own)
     views = model.views(Batch(torch.zeros(6, 2)), z)
     out = model.critic(views.fake)
-    d_terms, g_terms = model.aux_losses("d", views, None, out), model.aux_losses("g", views, None, out)
+    d_terms, g_terms = model.terms("d", StepContext(model, views, None, out, 0)), model.terms("g", StepContext(model, views, None, out, 0))
     assert d_terms.keys() == g_terms.keys() == {"mi_cat", "mi_cont"}
 
 
@@ -102,7 +104,7 @@ def test_the_code_becomes_predictive_of_the_mode_on_the_ring(tmp_path) -> None:
     mi = [rec["g_mi_cat"] for rec in logs]
     assert sum(mi[-3:]) / 3 < 0.25 * sum(mi[:2]) / 2, mi  # starts near log 8 = 2.08
 
-    G = from_run(tmp_path / "run", ema=False)
+    G = load_run(tmp_path / "run", ema=False)
     code = torch.arange(8).repeat(100)
     z = G.latents(len(code), seed=1)
     z[:, nd : nd + 8] = F.one_hot(code, 8).float()
@@ -127,7 +129,7 @@ def test_traverse_continuous_code_varies_only_that_code() -> None:
     hook.remove()
     assert grid.shape == (15, 1, 28, 28)
     z = seen[0].view(3, 5, -1)
-    c2 = latent_codes(g)[1].start
+    c2 = g.latent_codes()[1].start
     torch.testing.assert_close(z[:, :, c2], torch.linspace(-1, 1, 5).expand(3, 5))
     others = torch.cat([z[:, :, :c2], z[:, :, c2 + 1 :]], dim=2)
     assert torch.equal(others, others[:, :1].expand_as(others))  # everything else fixed along a row
@@ -155,9 +157,9 @@ def test_traverse_categorical_code_cycles_categories() -> None:
 
 
 def test_traverse_refuses_what_it_cannot_sweep() -> None:
-    with pytest.raises(ConfigError, match="no latent codes"):
+    with pytest.raises(ConfigError, match=r"'c1'; this generator has z1\.\.z100$"):
         traverse(ganzoo.create("dcgan").generator, "c1")
-    with pytest.raises(ConfigError, match="c1, c2, c3"):
+    with pytest.raises(ConfigError, match=r"c1, c2, c3, z1\.\.z62$"):
         traverse(small_infogan(), "c9")
 
 
@@ -173,7 +175,7 @@ def infogan_run(tmp_path_factory):
 
 
 def test_pretrained_generator_traverses(infogan_run) -> None:
-    G = from_run(infogan_run)
+    G = load_run(infogan_run)
     grid = G.traverse("c3", steps=6, rows=2)
     assert grid.shape == (12, 1, 28, 28)
     assert torch.equal(grid, ganzoo.traverse(G, "c3", steps=6, rows=2))  # the public name is the function
@@ -188,7 +190,7 @@ def test_cli_traverse_writes_a_png(infogan_run, tmp_path) -> None:
         assert img.size == (5 * 30 + 2, 3 * 30 + 2)  # 28 px tiles with 2 px padding
 
 
-def test_cli_traverse_of_a_dcgan_is_a_one_line_error(tmp_path, capsys) -> None:
+def test_cli_traverse_of_a_code_a_dcgan_lacks_is_a_one_line_error(tmp_path, capsys) -> None:
     run = tmp_path / "dcgan"
     ganzoo.train(
         PluginSpec("dcgan", {"g_width": 8, "d_width": 8}), "non-saturating",
@@ -199,5 +201,5 @@ def test_cli_traverse_of_a_dcgan_is_a_one_line_error(tmp_path, capsys) -> None:
         main(["traverse", str(run), "--out", str(tmp_path / "x.png")])
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "dcgan" in err and "InfoGAN" in err, err
+    assert len(err.splitlines()) == 1 and "'c1'" in err and "z1..z100" in err, err  # c1, the default, is InfoGAN's
     assert not (tmp_path / "x.png").exists()

@@ -12,7 +12,7 @@ from ganzoo.build import PluginSpec
 from ganzoo.contracts import DInput
 from ganzoo.data.base import TensorDataset
 from ganzoo.errors import ConfigError
-from ganzoo.pretrained import from_run
+from ganzoo.loading import load_run
 
 SMALL = {"resnet": {"g_width": 16, "d_width": 16}, "rcgan": {"g_width": 8, "d_width": 8, "hidden": 16}}
 
@@ -152,5 +152,5 @@ def test_it_learns_tiny_shapes(arch, args, steps, shapes_dataset, tmp_path) -> N
         n_critic=1, lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), seed=0, ema=None, device="cpu", progress=False,
         sample_every=10**6, checkpoint_every=10**6,
     )
-    after = structure_ratio(from_run(tmp_path / "run", ema=False).sample(64, seed=1))
+    after = structure_ratio(load_run(tmp_path / "run", ema=False).sample(64, seed=1))
     assert before > 0.85 and after < 0.7, (before, after)

@@ -128,8 +128,8 @@ def test_eval_inception_score_with_a_user_classifier(tmp_path) -> None:
     values = {r["metric"]: r["value"] for r in scored["results"] if "value" in r}
     # the same samples (seed 0, one chunk) scored directly with the same classifier
     from ganzoo.metrics.inception_score import inception_score_from_logits
-    from ganzoo.pretrained import from_run
+    from ganzoo.loading import load_run
 
     with torch.no_grad():
-        logits = classifier(from_run(run).sample(40, seed=0))
+        logits = classifier(load_run(run).sample(40, seed=0))
     assert values["is_mean"] == pytest.approx(inception_score_from_logits(logits).mean, rel=1e-6)

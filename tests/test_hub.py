@@ -11,11 +11,12 @@ import torch
 from safetensors import safe_open
 
 import ganzoo
+from ganzoo.api import load
 from ganzoo.cards import summarize
 from ganzoo.errors import CheckpointError, ConfigError, GanzooError
 from ganzoo.export import export_run
-from ganzoo.hub import HubUnreachableError, ModelNotFoundError, load, push, zoo_models
-from ganzoo.pretrained import from_run, rebuild_model
+from ganzoo.hub import HubUnreachableError, ModelNotFoundError, locate, push, zoo_models
+from ganzoo.loading import load_run, rebuild_model
 from ganzoo.safeio import sha256_file
 from hub_double import HubDouble, hub, offline_cache, seed_hf_cache, tiny_run, unreachable_hub  # noqa: F401
 from conftest import run_cli
@@ -44,7 +45,7 @@ def zoo(export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def ema_samples(run: Path, n: int = 6, seed: int = 3) -> torch.Tensor:
-    return from_run(run).sample(n, seed=seed)
+    return load_run(run).sample(n, seed=seed)
 
 
 # -- export and local load ---------------------------------------------------------------------------------
@@ -71,7 +72,7 @@ def test_local_round_trip_gives_the_runs_ema_samples(run: Path, export: Path) ->
     assert G.latent_dim == 16 and G.origin.startswith("local folder")
     samples = G.sample(6, seed=3)
     assert torch.equal(samples, ema_samples(run))
-    assert not torch.equal(samples, from_run(run, ema=False).sample(6, seed=3))  # EMA, not raw, is exported
+    assert not torch.equal(samples, load_run(run, ema=False).sample(6, seed=3))  # EMA, not raw, is exported
     assert torch.equal(ganzoo.load(str(export)).sample(6, seed=3), samples)  # the one-line front door
 
 
@@ -83,7 +84,7 @@ def test_load_on_a_dtype(export: Path, run: Path) -> None:
         load(export, dtype="float7")
 
 
-def test_load_a_run_directory_delegates_to_from_run(run: Path) -> None:
+def test_load_a_run_directory_loads_its_newest_checkpoint(run: Path) -> None:
     G = load(run)
     assert G.origin.startswith("training run")
     assert torch.equal(G.sample(6, seed=3), ema_samples(run))
@@ -92,7 +93,7 @@ def test_load_a_run_directory_delegates_to_from_run(run: Path) -> None:
 def test_export_with_discriminator_and_raw_weights(run: Path, tmp_path: Path) -> None:
     out = export_run(run, tmp_path / "full", include_discriminator=True)
     assert {p.name for p in out.iterdir()} == PUBLISHED | {"discriminator.safetensors"}
-    reference = from_run(run, ema=False, discriminator=True)
+    reference = load_run(run, ema=False, discriminator=True)
     with safe_open(str(out / "discriminator.safetensors"), "pt") as fh:
         assert set(fh.keys()) == set(reference.model.state_dict())
     G = load(out, discriminator=True)
@@ -114,7 +115,7 @@ def test_export_of_raw_weights(run: Path, tmp_path: Path) -> None:
     out = export_run(run, tmp_path / "raw", ema=False, samples=False)
     assert json.loads((out / "config.json").read_text())["weights"]["which"] == "raw"
     assert not (out / "samples.png").exists()
-    assert torch.equal(load(out).sample(6, seed=3), from_run(run, ema=False).sample(6, seed=3))
+    assert torch.equal(load(out).sample(6, seed=3), load_run(run, ema=False).sample(6, seed=3))
 
 
 def test_export_refuses_to_overwrite_what_it_did_not_write(run: Path, tmp_path: Path) -> None:
@@ -139,7 +140,7 @@ def test_conditional_and_encoder_families_round_trip(arch: str, tmp_path: Path) 
     result = ganzoo.train(arch, "non-saturating", PluginSpec("fake", {"n": 32}), tmp_path / "run", steps=1, batch_size=4,
                           progress=False, device="cpu", sample_every=100, checkpoint_every=100)
     out = export_run(result.run_dir, tmp_path / "export", include_discriminator=True)
-    G, reference = load(out), from_run(result.run_dir)
+    G, reference = load(out), load_run(result.run_dir)
     labels = [0, 1, 2, 9] if arch == "cgan" else None
     assert G.num_classes == (10 if arch == "cgan" else 0)
     assert torch.equal(G.sample(4, seed=1, labels=labels), reference.sample(4, seed=1, labels=labels))
@@ -147,6 +148,21 @@ def test_conditional_and_encoder_families_round_trip(arch: str, tmp_path: Path) 
         x = G.sample(2, seed=0)
         assert torch.allclose(G.encode(x), reference.encode(x))
 
+
+
+def test_cli_sample_raw_from_an_export_uses_the_raw_generator(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `--raw` once fell back to the EMA weights for exports; the raw generator ships in discriminator.safetensors.
+    out = export_run(run, tmp_path / "full", include_discriminator=True)
+    raw, ema = tmp_path / "raw.png", tmp_path / "ema.png"
+    assert run_cli(["sample", str(out), "--raw", "-n", "16", "--out", str(raw)], capsys)[0] == 0
+    assert run_cli(["sample", str(out), "-n", "16", "--out", str(ema)], capsys)[0] == 0
+    load_run(run, ema=False).save_grid(tmp_path / "raw-ref.png", n=16, seed=0)
+    load_run(run).save_grid(tmp_path / "ema-ref.png", n=16, seed=0)
+    assert raw.read_bytes() == (tmp_path / "raw-ref.png").read_bytes()
+    assert ema.read_bytes() == (tmp_path / "ema-ref.png").read_bytes() != raw.read_bytes()
+    # Without the raw model in the export, --raw says how to get it instead of sampling the EMA weights.
+    code, _, err = run_cli(["sample", str(export_run(run, tmp_path / "lean")), "--raw", "--out", str(tmp_path / "x.png")], capsys)
+    assert code == 1 and "--include-discriminator" in err and not (tmp_path / "x.png").exists()
 
 # -- zoo models shipped in model_cards/ ----------------------------------------------------------------------
 def test_zoo_name_loads_the_shipped_copy_without_network(zoo: Path, run: Path, offline_cache: Path) -> None:
@@ -156,7 +172,8 @@ def test_zoo_name_loads_the_shipped_copy_without_network(zoo: Path, run: Path, o
     assert torch.equal(G.sample(6, seed=3), ema_samples(run))
     # The Hub id of a zoo model falls back to the shipped copy when offline with an empty cache.
     assert load("ganzoo/dcgan-fashion-mnist").origin.startswith("model_cards")
-    assert summarize("dcgan-fashion-mnist").startswith("org/tiny: An image generator with the dcgan architecture")  # what `make demo` prints
+    folder, _ = locate("dcgan-fashion-mnist", need_weights=False)
+    assert summarize(folder).startswith("org/tiny: An image generator with the dcgan architecture")  # what `make demo` prints
 
 
 def test_zoo_hub_id_falls_back_to_the_shipped_copy_when_the_hub_is_unreachable(zoo: Path, run: Path, unreachable_hub: str) -> None:

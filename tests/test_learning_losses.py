@@ -21,7 +21,7 @@ from ganzoo.build import PluginSpec
 from ganzoo.contracts import POINTS, DOut
 from ganzoo.data.base import TensorDataset
 from ganzoo.losses.classic import NonSaturating
-from ganzoo.pretrained import from_run, rebuild_model
+from ganzoo.loading import load_run, rebuild_model
 from ganzoo.safeio import read_json
 
 MEAN = torch.tensor([2.0, -1.0])
@@ -84,7 +84,7 @@ def _train_and_measure(tmp_path, loss: str, lr: float, n_critic: int, steps: int
     initial = rebuild_model(read_json(tmp_path / "config.json", "run config")).generator.eval()
     with torch.no_grad():
         before = initial(initial.sample_latent(2000, generator=torch.Generator().manual_seed(1)))
-    after = from_run(tmp_path, ema=False).sample(2000, seed=1)
+    after = load_run(tmp_path, ema=False).sample(2000, seed=1)
     return _moments(before), _moments(after)
 
 

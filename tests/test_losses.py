@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from ganzoo import registry
 from ganzoo.build import PluginSpec, build_loss
-from ganzoo.contracts import DInput, DOut, Discriminator, GANModel, Generator, PenaltyContext, Views
+from ganzoo.contracts import DInput, DOut, Discriminator, GANModel, Generator, StepContext, Views
 from ganzoo.errors import ConfigError
 from ganzoo.losses.dragan import DRAGAN
 from ganzoo.losses.hinge import Hinge
@@ -194,8 +194,8 @@ def test_relativistic_needs_the_real_side_in_the_generator_step() -> None:
 # --------------------------------------------------------------------------- gradient penalties
 
 
-def _ctx(model: GANModel, real: DInput, fake: DInput, step: int = 0) -> PenaltyContext:
-    return PenaltyContext(model, Views(real, fake), model.critic(real), model.critic(fake), step)
+def _ctx(model: GANModel, real: DInput, fake: DInput, step: int = 0) -> StepContext:
+    return StepContext(model, Views(real, fake), model.critic(real), model.critic(fake), step)
 
 
 def _points(n: int, seed: int, shift: float = 0.0) -> DInput:
@@ -206,14 +206,14 @@ def test_gp_is_zero_for_a_unit_slope_critic_and_lambda_times_excess_squared_othe
     torch.manual_seed(0)
     real, fake = _points(64, 1), _points(64, 2, shift=3.0)
     unit, steep, flat = _Model(_LinearD([0.6, 0.8])), _Model(_LinearD([0.0, 2.0])), _Model(_LinearD([0.3, 0.4]))
-    assert num(WassersteinGP().penalty(_ctx(unit, real, fake))) < 1e-8
-    assert close(WassersteinGP().penalty(_ctx(steep, real, fake)), 10.0 * (2.0 - 1.0) ** 2)
-    assert close(WassersteinGP(gp_weight=2.0).penalty(_ctx(flat, real, fake)), 2.0 * 0.25)
+    assert num(WassersteinGP().terms("d", _ctx(unit, real, fake))["penalty"]) < 1e-8
+    assert close(WassersteinGP().terms("d", _ctx(steep, real, fake))["penalty"], 10.0 * (2.0 - 1.0) ** 2)
+    assert close(WassersteinGP(gp_weight=2.0).terms("d", _ctx(flat, real, fake))["penalty"], 2.0 * 0.25)
     # One-sided: a slope below the target is free, above it is penalised as before.
     one_sided = GradientPenalty(one_sided=True)
-    assert num(one_sided.d_penalty(_ctx(flat, real, fake))) == 0.0
-    assert close(one_sided.d_penalty(_ctx(steep, real, fake)), 10.0)
-    assert close(GradientPenalty().d_penalty(_ctx(flat, real, fake)), 2.5)
+    assert num(one_sided.terms("d", _ctx(flat, real, fake))["gradient_penalty"]) == 0.0
+    assert close(one_sided.terms("d", _ctx(steep, real, fake))["gradient_penalty"], 10.0)
+    assert close(GradientPenalty().terms("d", _ctx(flat, real, fake))["gradient_penalty"], 2.5)
 
 
 def test_gp_is_taken_at_interpolates_not_at_either_side() -> None:
@@ -252,22 +252,22 @@ def test_penalty_backpropagates_into_the_discriminator() -> None:
 def test_r1_is_half_gamma_squared_norm_on_reals_and_lazy() -> None:
     model = _Model(_LinearD([0.0, 2.0]))
     real, fake = _points(16, 1), _points(16, 2)
-    assert close(R1().d_penalty(_ctx(model, real, fake)), 0.5 * 10.0 * 4.0)
+    assert close(R1().terms("d", _ctx(model, real, fake))["r1"], 0.5 * 10.0 * 4.0)
     lazy = R1(gamma=1.0, interval=4)
-    assert lazy.d_penalty(_ctx(model, real, fake, step=1)) is None
-    assert close(lazy.d_penalty(_ctx(model, real, fake, step=8)), 0.5 * 1.0 * 4.0 * 4)
+    assert lazy.terms("d", _ctx(model, real, fake, step=1)) == {}
+    assert close(lazy.terms("d", _ctx(model, real, fake, step=8))["r1"], 0.5 * 1.0 * 4.0 * 4)
     # R1 looks only at the real side: D = ||x||^2/2 with reals at 0 has zero gradient there.
     quad = _Model(_QuadraticD())
-    assert num(R1().d_penalty(_ctx(quad, DInput(torch.zeros(8, 2)), _points(8, 3, shift=5.0)))) < 1e-8
+    assert num(R1().terms("d", _ctx(quad, DInput(torch.zeros(8, 2)), _points(8, 3, shift=5.0)))["r1"]) < 1e-8
 
 
 def test_dragan_penalty_lives_near_real_data() -> None:
     torch.manual_seed(0)
     real = DInput(torch.zeros(64, 2) + torch.randn(64, 2) * 0.1)
     fake = _points(64, 2, shift=50.0)  # far away: must not matter
-    assert num(DRAGAN().penalty(_ctx(_Model(_LinearD([0.6, 0.8])), real, fake))) < 1e-8
-    assert close(DRAGAN().penalty(_ctx(_Model(_LinearD([3.0, 0.0])), real, fake)), 10.0 * 4.0)
-    assert close(DRAGAN(k=3.0).penalty(_ctx(_Model(_LinearD([3.0, 0.0])), real, fake)), 0.0)
+    assert num(DRAGAN().terms("d", _ctx(_Model(_LinearD([0.6, 0.8])), real, fake))["penalty"]) < 1e-8
+    assert close(DRAGAN().terms("d", _ctx(_Model(_LinearD([3.0, 0.0])), real, fake))["penalty"], 10.0 * 4.0)
+    assert close(DRAGAN(k=3.0).terms("d", _ctx(_Model(_LinearD([3.0, 0.0])), real, fake))["penalty"], 0.0)
     # The perturbation is x + 0.5 std(x) U[0, 1]: non-negative and at most half a batch std.
     moved = perturb(real, 0.5).x - real.x
     assert num(moved.min()) >= 0 and num(moved.max()) <= 0.5 * num(real.x.std()) + 1e-6

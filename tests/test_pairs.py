@@ -14,11 +14,11 @@ import torch
 
 from ganzoo import registry
 from ganzoo.build import PluginSpec, check_compatible
-from ganzoo.data.base import DataSpec
+from ganzoo.contracts import DataSpec
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import IncompatibleError
-from ganzoo.pretrained import from_run
+from ganzoo.loading import load_run
 
 FAKE = {"n": 32, "image_size": 32, "channels": 1, "num_classes": 10}
 FAKE_SPEC = DataSpec((1, 32, 32), 10, frozenset({"images", "labels"}))
@@ -90,7 +90,7 @@ def test_pair_trains_and_round_trips(arch: str, loss: str, tmp_path) -> None:
     assert torch.isfinite(out).all()
 
     # Save -> load: the raw generator rebuilt from config.json + safetensors gives identical samples.
-    loaded = from_run(tmp_path / "run", ema=False)
+    loaded = load_run(tmp_path / "run", ema=False)
     with torch.no_grad():
         again = loaded.generator(z, y)
     torch.testing.assert_close(again, out, rtol=0, atol=0)
@@ -120,7 +120,7 @@ def test_trick_trains_and_round_trips(trick: str, tmp_path) -> None:
     trainer = Trainer(config, tmp_path / "run", progress=False)
     result = trainer.fit()
     assert all(math.isfinite(v) for v in result.last_losses.values()), result.last_losses
-    loaded = from_run(tmp_path / "run", ema=False)
+    loaded = load_run(tmp_path / "run", ema=False)
     z = loaded.latents(2, seed=0)
     with torch.no_grad():
         expected = trainer.model.generator.eval()(z, loaded._labels(2, None, 0))

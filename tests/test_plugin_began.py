@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from ganzoo import registry
-from ganzoo.contracts import DInput, DOut
+from ganzoo.contracts import DInput, DOut, StepContext
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1] / "plugins" / "ganzoo-began"
 TRAIN = ["train", "--arch", "began", "--loss", "began", "--dataset", "fake", "--data-arg", "image_size=32",
@@ -159,7 +159,7 @@ def test_loss_terms_end_step_and_state() -> None:
     loss = BEGANLoss(gamma=0.5, lambda_k=0.1)
     real, fake = DOut(torch.tensor([0.3, 0.5])), DOut(torch.tensor([0.1, 0.1]))  # L(x)=0.4, L(G(z))=0.1
     assert float(loss.d_loss(real, fake)) == pytest.approx(0.4)  # k_0 = 0
-    stats = loss.end_step(real, fake)
+    stats = loss.end_step(StepContext(None, None, real, fake, 0), {})  # type: ignore[arg-type]
     assert stats["k"] == pytest.approx(0.01) and float(loss.k) == pytest.approx(0.01)
     assert stats["convergence"] == pytest.approx(0.4 + abs(0.2 - 0.1))
     assert float(loss.d_loss(real, fake)) == pytest.approx(0.4 - 0.01 * 0.1)  # L(x) - k L(G(z))

@@ -11,13 +11,13 @@ from torch.nn.utils import parametrize
 from ganzoo import registry
 from ganzoo.api import create
 from ganzoo.build import PluginSpec, instantiate
-from ganzoo.contracts import DInput, DOut, PenaltyContext, Views
+from ganzoo.contracts import DInput, DOut, StepContext, Views
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.errors import ConfigError, IncompatibleError
 from ganzoo.losses.classic import NonSaturating
 from ganzoo.losses.wasserstein import WassersteinGP
-from ganzoo.pretrained import from_run
+from ganzoo.loading import load_run
 from ganzoo.tricks.features import MinibatchDiscrimination, MinibatchStddev
 from ganzoo.tricks.gradient import GradientPenalty
 from ganzoo.tricks.inputs import DiffAugment, InstanceNoise
@@ -75,14 +75,14 @@ def test_trick_attaches_and_trains_one_step(tmp_path, name: str) -> None:
     if registry.tricks.entry(name).distribution == "ganzoo":
         _check_effect(name, trainer, result.last_losses)
     if name in STRUCTURAL:  # save -> rebuild (attach(model, None)) -> strict load -> same outputs
-        loaded = from_run(tmp_path, ema=False, discriminator=True)
+        loaded = load_run(tmp_path, ema=False, discriminator=True)
         model = trainer.model.eval()
         z = torch.randn(5, 16, generator=torch.Generator().manual_seed(3))
         with torch.no_grad():
             assert torch.allclose(loaded(z), model.generator(z), atol=1e-6)
             x = torch.rand(6, 1, 32, 32) * 2 - 1
             assert torch.allclose(loaded.discriminator(DInput(x)).score, model.discriminator(DInput(x)).score, atol=1e-5)
-        assert from_run(tmp_path).sample(2, seed=0).shape == (2, 1, 32, 32)  # the EMA weights load too
+        assert load_run(tmp_path).sample(2, seed=0).shape == (2, 1, 32, 32)  # the EMA weights load too
 
 
 def test_every_trick_has_a_paper_and_a_summary() -> None:
@@ -187,19 +187,19 @@ def test_label_smoothing_sets_the_losss_real_target() -> None:
 def test_gradient_penalty_trick_matches_wgan_gp() -> None:
     model = _mlp_model([])
     views = Views(DInput(torch.randn(16, 2)), DInput(torch.randn(16, 2) + 2))
-    ctx = PenaltyContext(model, views, model.critic(views.real), model.critic(views.fake), 0)
+    ctx = StepContext(model, views, model.critic(views.real), model.critic(views.fake), 0)
     torch.manual_seed(5)
-    a = GradientPenalty().d_penalty(ctx)
+    a = GradientPenalty().terms("d", ctx)["gradient_penalty"]
     torch.manual_seed(5)
-    b = WassersteinGP().penalty(ctx)
+    b = WassersteinGP().terms("d", ctx)["penalty"]
     assert float(a.detach()) > 0 and torch.equal(a, b)
 
 
 def test_feature_matching_compares_mean_features_and_trains_only_g() -> None:
     real = DOut(torch.zeros(4), features=torch.tensor([[1.0, 2.0], [3.0, 2.0], [2.0, 2.0], [2.0, 2.0]], requires_grad=True))
     fake_features = torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], requires_grad=True)
-    ctx = PenaltyContext(None, None, real, DOut(torch.zeros(4), features=fake_features), 0)  # type: ignore[arg-type]
-    value = FeatureMatching(weight=0.5).g_penalty(ctx)
+    ctx = StepContext(None, None, real, DOut(torch.zeros(4), features=fake_features), 0)  # type: ignore[arg-type]
+    value = FeatureMatching(weight=0.5).terms("g", ctx)["feature_matching"]
     assert abs(float(value.detach()) - 0.5 * (2.0**2 + 2.0**2)) < 1e-6  # ||(2, 2) - (0, 0)||^2
     value.backward()
     assert real.features.grad is None and fake_features.grad is not None
@@ -215,7 +215,7 @@ def test_historical_averaging_keeps_a_running_mean_of_past_parameters() -> None:
     for value in (1.0, 4.0):
         with torch.no_grad():
             w.fill_(value)
-        trick.end_step(model, {})
+        trick.end_step(StepContext(model, None, None, None, 0), {})  # type: ignore[arg-type]
         history.append(value)
     index = [i for i, p in enumerate(trick._params["d"]) if p is w][0]
     average = getattr(trick, f"d_average_{index}")
@@ -225,7 +225,7 @@ def test_historical_averaging_keeps_a_running_mean_of_past_parameters() -> None:
             if i != index:
                 p.copy_(getattr(trick, f"d_average_{i}"))
     expected = 2.0 * (4.0 - sum(history) / 3) ** 2
-    assert abs(float(trick.d_penalty(None).detach()) - expected) < 1e-5  # type: ignore[arg-type]
+    assert abs(float(trick.terms("d", None)["historical_averaging"].detach()) - expected) < 1e-5  # type: ignore[arg-type]
 
 
 def test_historical_averaging_resumes_with_its_history(tmp_path) -> None:
@@ -246,11 +246,11 @@ def test_adaptive_l2_rises_while_d_dominates_and_falls_when_g_catches_up() -> No
     views = Views(DInput(torch.zeros(4, 2)), DInput(torch.zeros(4, 2)))
 
     def step(real: list[float], fake: list[float]) -> dict[str, float]:
-        ctx = PenaltyContext(model, views, DOut(torch.tensor(real)), DOut(torch.tensor(fake)), 0)
-        penalty = trick.d_penalty(ctx)
+        ctx = StepContext(model, views, DOut(torch.tensor(real)), DOut(torch.tensor(fake)), 0)
+        penalty = trick.terms("d", ctx)["adaptive_l2"]
         l2 = sum(float(p.detach().pow(2).sum()) for p in model.d_parameters())
         assert abs(float(penalty.detach()) - 0.5 * float(trick.coef) * l2) < 1e-6
-        return trick.end_step(model, {})
+        return trick.end_step(ctx, {})
 
     stats = step([3.0, 2.0], [-1.0, 0.0])  # D ranks every pair right: dominance 1
     assert stats["d_dominance"] == 1.0 and abs(stats["adaptive_l2_coef"] - 1.5e-3) < 1e-9

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..contracts import Batch, DInput, DOut, GANModel, Generator, Side, TrainDefaults, Views
+from ..contracts import Batch, DInput, DOut, GANModel, Generator, Side, StepContext, TrainDefaults, Views
 from .bigan import Encoder, conv_body, data_shape, mlp_body, pick_net
 from .common import dcgan_init, positive
 from .dcgan import DCGANGenerator
@@ -112,11 +112,11 @@ class AAE(GANModel):
         code = self.encoder(batch.x)
         return Views(real=DInput(z), fake=DInput(code), aux={"x": batch.x, "code": code})
 
-    def aux_losses(self, side: Side, views: Views, real: DOut | None, fake: DOut) -> dict[str, Tensor]:
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
         if side != "g" or not self.recon_weight:
             return {}
         # From aux, not views.fake: input tricks may have altered what D sees.
-        x, recon = views.aux["x"], self.generator(views.aux["code"])
+        x, recon = ctx.views.aux["x"], self.generator(ctx.views.aux["code"])
         if self.recon_loss == "bce":
             # Written out: F.binary_cross_entropy refuses to run under autocast.
             p, t = ((recon.float() + 1) / 2).clamp(1e-6, 1 - 1e-6), (x.float() + 1) / 2

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..contracts import IMAGES, LABELS, DInput, DOut, Discriminator, GANModel, Generator, Side, TrainDefaults, Views
+from ..contracts import IMAGES, LABELS, DInput, DOut, Discriminator, GANModel, Generator, Side, StepContext, TrainDefaults, Views
 from ..errors import ConfigError
 from .blocks import one_hot
 from .common import data_shape, dcgan_init, positive
@@ -203,9 +203,9 @@ class ACGAN(GANModel):
         self.discriminator = ACGANDiscriminator(channels, image_size, d_width, num_classes)
         dcgan_init(self)
 
-    def aux_losses(self, side: Side, views: Views, real: DOut | None, fake: DOut) -> dict[str, Tensor]:
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
         # -L_C: cross-entropy of the auxiliary classifier against the labels each side was built with
-        loss = F.cross_entropy(fake.extras["class_logits"].float(), views.fake.y)
-        if side == "d" and real is not None:
-            loss = loss + F.cross_entropy(real.extras["class_logits"].float(), views.real.y)
+        loss = F.cross_entropy(ctx.fake.extras["class_logits"].float(), ctx.views.fake.y)
+        if side == "d" and ctx.real is not None:
+            loss = loss + F.cross_entropy(ctx.real.extras["class_logits"].float(), ctx.views.real.y)
         return {"class": self.class_weight * loss}

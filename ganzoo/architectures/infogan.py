@@ -1,51 +1,25 @@
 """InfoGAN: a structured latent whose codes a Q head must recover from the generated sample.
 
-The latent is laid out as ``[noise | one-hot categorical codes | continuous codes]``. A generator
-announces that layout with three attributes, ``noise_dim``, ``categorical`` (a tuple of category
-counts) and ``continuous`` (a count); :func:`latent_codes` turns them into named codes ``c1, c2,
+The latent is laid out as ``[noise | one-hot categorical codes | continuous codes]``, from three
+attributes of the generator: ``noise_dim``, ``categorical`` (a tuple of category counts) and
+``continuous`` (a count). Its :meth:`~InfoGANGenerator.latent_codes` names the codes ``c1, c2,
 ...`` (categorical first, as in the paper's MNIST experiment: c1 = digit, c2 and c3 = style), and
 :func:`ganzoo.traversal.traverse` sweeps any of them.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..contracts import DInput, DOut, Discriminator, GANModel, Generator, Side, TrainDefaults, Views
+from ..contracts import DInput, DOut, Discriminator, GANModel, Generator, LatentCode, Side, StepContext, TrainDefaults, Views, noise_codes
 from ..errors import ConfigError
 from .common import data_shape, positive, pyramid_plan
 
 Q_HEAD = "q_head"
-
-
-@dataclass(frozen=True)
-class LatentCode:
-    """One code of a structured latent: ``z[:, start:start + size]``."""
-
-    name: str  # "c1", "c2", ...
-    kind: Literal["categorical", "continuous"]
-    start: int
-    size: int  # number of categories (one-hot width), or 1 for a continuous code
-
-
-def latent_codes(generator: Any) -> tuple[LatentCode, ...]:
-    """The named codes of a generator with ``noise_dim``, ``categorical`` and ``continuous``
-    attributes; empty for a generator without them."""
-    if not all(hasattr(generator, a) for a in ("noise_dim", "categorical", "continuous")):
-        return ()
-    codes, start = [], int(generator.noise_dim)
-    for k in generator.categorical:
-        codes.append(LatentCode(f"c{len(codes) + 1}", "categorical", start, int(k)))
-        start += int(k)
-    for _ in range(int(generator.continuous)):
-        codes.append(LatentCode(f"c{len(codes) + 1}", "continuous", start, 1))
-        start += 1
-    return tuple(codes)
 
 
 class InfoGANGenerator(Generator):
@@ -56,6 +30,18 @@ class InfoGANGenerator(Generator):
         self.noise_dim, self.categorical, self.continuous = noise_dim, tuple(categorical), continuous
         self.latent_dim = noise_dim + sum(self.categorical) + continuous
         self.body = body
+
+    def latent_codes(self) -> tuple[LatentCode, ...]:
+        """The codes ``c1, c2, ...`` (categorical first), then the noise dimensions ``z1, z2, ...``."""
+        codes: list[LatentCode] = []
+        start = self.noise_dim
+        for k in self.categorical:
+            codes.append(LatentCode(f"c{len(codes) + 1}", "categorical", start, k))
+            start += k
+        for _ in range(self.continuous):
+            codes.append(LatentCode(f"c{len(codes) + 1}", "continuous", start, 1))
+            start += 1
+        return (*codes, *noise_codes(self.noise_dim))
 
     def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor:
         device = device if device is not None else next(self.parameters()).device
@@ -154,7 +140,7 @@ class InfoGAN(GANModel):
 
     The latent is 62-d Gaussian noise, one 10-way categorical code and two Uniform(-1, 1)
     continuous codes (the paper's MNIST setting). Q shares D's trunk and predicts the codes of a
-    fake; the variational lower bound of I(c; G(z, c)) enters both sides as ``aux_losses``
+    fake; the variational lower bound of I(c; G(z, c)) enters both sides as ``terms``
     (``mi_cat`` weighted 1, ``mi_cont`` weighted 0.1; continuous codes as a Gaussian of fixed unit
     variance unless ``q_variance=learned``). Images use the paper's MNIST networks (28 px; 32 and
     64 px add up/down-sampling stages; with no data dimensions, 28 px grayscale); 2D points use
@@ -215,7 +201,7 @@ class InfoGAN(GANModel):
     def mutual_information(self, z: Tensor, out: DOut) -> dict[str, Tensor]:
         """The negated MI lower bound, -E[log Q(c | G(z, c))] (H(c) is constant and left out)."""
         terms: dict[str, Tensor] = {}
-        codes = latent_codes(self.generator)
+        codes = self.generator.latent_codes()
         logits = out.extras["q_logits"].float()
         n_cat = sum(self.generator.categorical)
         offset, cat = 0, []
@@ -237,9 +223,9 @@ class InfoGAN(GANModel):
             terms["mi_cont"] = self.lambda_cont * nll.sum(1).mean()
         return terms
 
-    def aux_losses(self, side: Side, views: Views, real: DOut | None, fake: DOut) -> dict[str, Tensor]:
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
         # Both players maximize the bound: Q (sharing D's trunk) on the D side, G on its own side.
-        return self.mutual_information(views.aux["z"], fake)
+        return self.mutual_information(ctx.views.aux["z"], ctx.fake)
 
 
 def _init(module: nn.Module) -> None:

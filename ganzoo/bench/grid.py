@@ -12,7 +12,9 @@ from typing import Any, Callable
 from .. import args as typed_args
 from .. import registry
 from ..build import PluginSpec, build_dataset, check_compatible
+from ..engine.config import TrainConfig, default
 from ..errors import ConfigError, GanzooError
+from ..records import RunSummary
 from ..safeio import read_json, write_atomic, write_json
 
 
@@ -40,17 +42,17 @@ class BenchSpec:
     losses: list[str]
     datasets: list[str]
     seeds: list[int]
-    steps: int | None = 1000
+    steps: int | None = default("steps")
     time_budget_s: float | None = None
     evals: int = 4  # points on each curve
-    batch_size: int = 64
+    batch_size: int = default("batch_size")
     arch_args: dict[str, str] = field(default_factory=dict)
     data_args: dict[str, str] = field(default_factory=dict)
     metrics: list[str] | None = None
     n_generated: int = 2000
     n_real: int = 2000
-    device: str = "auto"
-    ema: float | None = 0.999
+    device: str = default("device")
+    ema: float | None = default("ema")
 
     def validate(self) -> None:
         if (self.steps is None) == (self.time_budget_s is None):
@@ -105,10 +107,9 @@ def _segment_targets(spec: BenchSpec) -> list[tuple[int | None, float | None]]:
 
 
 def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[], None] | None = None) -> dict[str, Any]:
-    from ..engine.config import TrainConfig
     from ..engine.trainer import Trainer
     from ..evaluation import score
-    from ..pretrained import from_run
+    from ..loading import load_run
 
     result_path = folder / "result.json"
     if result_path.is_file():
@@ -130,12 +131,12 @@ def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[],
             sample_every=10**12, checkpoint_every=10**12, log_every=25,
         )
         Trainer(config, run_dir, resume=resume, progress=False).fit()
-        summary = read_json(run_dir / "summary.json", "run summary")
-        G = from_run(run_dir)
+        summary = RunSummary.from_json(read_json(run_dir / "summary.json", "run summary"))
+        G = load_run(run_dir)
         scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
                        seed=cell.seed, device="cpu" if spec.device == "auto" else spec.device, progress=False)
-        point: dict[str, Any] = {"step": summary["step"], "wall_time_s": summary["wall_time_s"],
-                                 "images_per_second": summary["images_per_second_last_session"]}
+        point: dict[str, Any] = {"step": summary.step, "wall_time_s": summary.wall_time_s,
+                                 "images_per_second": summary.images_per_second_last_session}
         for r in scored["results"]:
             if "value" in r:
                 point[r["metric"]] = r["value"]
@@ -144,7 +145,7 @@ def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[],
         write_json(curve_path, {"curve": curve})
         if on_segment:
             on_segment()
-    G = from_run(run_dir)
+    G = load_run(run_dir)
     G.save_grid(folder / "samples.png", n=64, seed=0)
     final = {k: v for k, v in curve[-1].items() if k != "protocol"}
     result = {"cell": asdict(cell), "variant": cell.variant, "budget": {"steps": spec.steps, "time_budget_s": spec.time_budget_s},

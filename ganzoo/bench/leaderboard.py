@@ -9,13 +9,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ..metric_catalog import METRICS, ranking
 from ..safeio import write_atomic
 
 # metric -> True when larger is better; the first present one orders the table.
-ORDER = [("fid", False), ("kid_mean", False), ("modes_captured", True), ("high_quality_fraction", True),
-         ("precision", True), ("recall", True), ("parzen_log_likelihood", True)]
-SHOWN = ["fid", "kid_mean", "precision", "recall", "density", "coverage", "is_mean",
-         "modes_captured", "high_quality_fraction", "kl_to_uniform", "parzen_log_likelihood", "images_per_second"]
+ORDER = [(m.key, m.better == "higher") for m in ranking()]
+# Every figure but the per-run spreads (kid_std, is_std): a leaderboard shows the spread over seeds.
+SHOWN = [m.key for m in METRICS if m.std_of is None]
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:

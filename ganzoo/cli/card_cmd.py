@@ -5,18 +5,23 @@ from pathlib import Path
 
 import click
 
+from ..safeio import write_atomic
+
 
 @click.command("card")
-@click.argument("source", type=click.Path(file_okay=False))
+@click.argument("source")
 @click.option("--model-id", default=None, help="Id the usage snippet loads, e.g. org/name (default: the export's, or <arch>-<dataset>).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the card to this file instead of printing it.")
 def command(source: str, model_id: str | None, out: str | None) -> None:
     """Print (or write) the README.md model card for SOURCE: a training run, an exported model folder,
-    or a zoo model name."""
+    a zoo model name or a Hub repo id."""
+    # Deferred: the Hub client and the card renderer are heavy, and `ganzoo --help` imports every command.
     from ..cards import render_card
-    from ..safeio import write_atomic
+    from ..hub import locate
 
-    text = render_card(source, model_id)
+    folder, _ = locate(source, need_weights=False)
+    # A model found on the Hub has its grid there even when only config.json was downloaded.
+    text = render_card(folder, model_id, has_samples=None if Path(source).is_dir() else True)
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
         return

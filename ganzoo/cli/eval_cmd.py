@@ -6,14 +6,16 @@ from pathlib import Path
 
 import click
 
+import ganzoo  # its public names load torch on first use, so `ganzoo --help` stays light
+
 from ..args import parse_pairs
 from ..build import PluginSpec
-from ..evaluation import ALL_METRICS
+from ..metric_catalog import FAMILIES
 
 
 @click.command("eval")
 @click.argument("source")
-@click.option("--metrics", "metrics_text", default=None, help=f"Comma list from {', '.join(ALL_METRICS)} (default: all that fit the data).")
+@click.option("--metrics", "metrics_text", default=None, help=f"Comma list from {', '.join(FAMILIES)} (default: all that fit the data).")
 @click.option("--dataset", default=None, help="Real data to compare with (default: the model's training dataset).")
 @click.option("--data-arg", multiple=True, metavar="K=V", help="Dataset argument, e.g. data_dir=...; repeatable.")
 @click.option("--split", default="test", show_default=True, help="Real split to compare with.")
@@ -33,9 +35,8 @@ def command(source, metrics_text, dataset, data_arg, split, n_generated, n_real,
     Example: ganzoo eval runs/first --metrics fid,kid --n-generated 2000 --n-real 2000
     """
     from ..evaluation import save_results, score
-    from .sample_cmd import load_any
 
-    G = load_any(source, device=device)
+    G = ganzoo.load(source, device=device)
     if dataset is None:
         trained_on = G.config.get("dataset") or {}
         spec = PluginSpec(trained_on.get("name", "fashion-mnist"), {k: v for k, v in (trained_on.get("args") or {}).items() if k != "split"})

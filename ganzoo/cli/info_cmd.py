@@ -8,6 +8,7 @@ import click
 
 from .. import registry
 from ..errors import UnknownPluginError
+from ..records import Resolved
 
 
 @click.command("info")
@@ -68,6 +69,6 @@ def _describe_run(path: Path) -> None:
         click.echo(f"  {section}: {s.get('name')} {json.dumps(s.get('args', {}))} ({s.get('distribution')} {s.get('version')})")
     for t in config.get("tricks", []):
         click.echo(f"  trick: {t.get('name')} {json.dumps(t.get('args', {}))}")
-    click.echo(f"  resolved: {json.dumps(config.get('resolved', {}))}")
+    click.echo(f"  resolved: {json.dumps(Resolved.from_json(config.get('resolved')).to_json())}")
     ckpt = checkpoint.latest(path)
     click.echo(f"  latest checkpoint: {ckpt if ckpt else 'none'}")

@@ -1,25 +1,11 @@
 """``ganzoo sample``: a sample grid from a run directory or a pretrained model."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
+import ganzoo  # its public names load torch on first use, so `ganzoo --help` stays light
+
 from ..errors import ConfigError
-
-
-def load_any(source: str, *, ema: bool = True, device: str = "cpu"):
-    """A run directory (it has checkpoints/) or anything ``ganzoo.load`` accepts."""
-    from ..pretrained import from_run
-
-    path = Path(source)
-    if (path / "checkpoints").is_dir():
-        return from_run(path, ema=ema, device=device)
-    try:
-        from ..hub import load
-    except ImportError:
-        raise ConfigError(f"{source} is not a run directory (no checkpoints/ inside)") from None
-    return load(source, device=device)
 
 
 @click.command("sample")
@@ -32,7 +18,7 @@ def load_any(source: str, *, ema: bool = True, device: str = "cpu"):
 @click.option("--device", default="cpu", show_default=True)
 def command(source: str, n: int, seed: int, labels: str | None, out: str, raw: bool, device: str) -> None:
     """Write a grid of N samples from SOURCE: a run directory, a model folder, a zoo model name or a Hub repo id."""
-    G = load_any(source, ema=not raw, device=device)
+    G = ganzoo.load(source, ema=not raw, device=device)
     parsed = None
     if labels is not None:
         try:

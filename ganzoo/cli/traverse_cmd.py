@@ -1,14 +1,14 @@
-"""``ganzoo traverse``: a latent-traversal grid of one InfoGAN code."""
+"""``ganzoo traverse``: a latent-traversal grid of one latent code (InfoGAN's c1, any noise value z17)."""
 from __future__ import annotations
 
 import click
 
-from ..errors import ConfigError
+import ganzoo  # its public names load torch on first use, so `ganzoo --help` stays light
 
 
 @click.command("traverse")
 @click.argument("source")
-@click.option("--code", default="c1", show_default=True, help="Code to sweep: c1, c2, ... (categorical codes first).")
+@click.option("--code", default="c1", show_default=True, help="Code to sweep: InfoGAN's c1, c2, ... (categorical first), or a noise value z1, z2, ...")
 @click.option("--steps", default=10, show_default=True, type=click.IntRange(1, 100), help="Values per row (columns).")
 @click.option("--rows", default=8, show_default=True, type=click.IntRange(1, 100), help="Fixed latents (rows).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fixed latents.")
@@ -21,19 +21,17 @@ def command(source: str, code: str, steps: int, rows: int, seed: int, low: float
     """Sweep one latent code of SOURCE (a run directory or model) with all other inputs fixed.
 
     Each row keeps one latent; each column sets the code to the next value (low..high for a
-    continuous code, the next category for a categorical one).
+    continuous code, the next category for a categorical one). Every generator has its noise
+    values z1, z2, ...; InfoGAN adds its codes c1, c2, ...
 
     Example: ganzoo traverse runs/infogan --code c2 --steps 10 --rows 8 --out c2.png
+
+    Example: ganzoo traverse dcgan-fashion-mnist --code z17 --out z17.png
     """
-    from ..architectures.infogan import latent_codes
     from ..engine.grids import save_samples
     from ..traversal import traverse
-    from .sample_cmd import load_any
 
-    G = load_any(source, ema=not raw, device=device)
-    if not latent_codes(G.generator):
-        arch = G.config.get("architecture", {}).get("name", "this")
-        raise ConfigError(f"{source} is a {arch} model without latent codes; `ganzoo traverse` needs an InfoGAN model")
+    G = ganzoo.load(source, ema=not raw, device=device)
     grid = traverse(G, code, steps=steps, rows=rows, seed=seed, low=low, high=high)
     path = save_samples(grid, out, nrow=steps)
     click.echo(f"wrote a {rows}x{steps} traversal of {code} to {path}")

@@ -1,55 +1,13 @@
-"""The dataset contract and the index-driven batch source shared by every dataset."""
-from __future__ import annotations
+"""The in-memory dataset and the index-driven batch source shared by every dataset.
 
-from dataclasses import dataclass
-from typing import ClassVar
+The dataset contract itself (``DataSpec``, ``DatasetPlugin``) lives in :mod:`ganzoo.contracts`.
+"""
+from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-from ..contracts import Batch
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What an architecture needs to know about the data: shape, classes, capabilities."""
-
-    shape: tuple[int, ...]  # (C, H, W) for images, (D,) for points
-    num_classes: int
-    provides: frozenset[str]
-
-    @property
-    def is_image(self) -> bool:
-        return len(self.shape) == 3
-
-    def architecture_defaults(self) -> dict[str, int]:
-        """Values for the architecture arguments the engine fills from the data."""
-        values: dict[str, int] = {"num_classes": self.num_classes}
-        if self.is_image:
-            values.update(channels=self.shape[0], image_size=self.shape[1])
-        values["data_dim"] = int(torch.tensor(self.shape).prod())
-        return values
-
-
-class DatasetPlugin:
-    """A dataset plugin. Constructor arguments (``data_dir``, ``split``, ...) are its config.
-
-    Subclasses implement ``spec``, ``__len__`` and ``get_batch``; samples come back as float
-    tensors scaled to [-1, 1]. Indexing by a whole batch of indices keeps in-memory datasets
-    fast and lets the engine shard and resume by index arithmetic alone.
-    """
-
-    provides: ClassVar[frozenset[str]] = frozenset()
-    paper: ClassVar[str] = ""
-
-    def spec(self) -> DataSpec:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __len__(self) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def get_batch(self, indices: Tensor) -> Batch:  # pragma: no cover - abstract
-        raise NotImplementedError
+from ..contracts import Batch, DataSpec, DatasetPlugin
 
 
 class TensorDataset(DatasetPlugin):

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..contracts import IMAGES, LABELS, Batch
+from ..contracts import IMAGES, LABELS, Batch, DataSpec, DatasetPlugin
 from ..errors import DataUnavailableError
-from .base import DataSpec, DatasetPlugin, TensorDataset
+from .base import TensorDataset
 
 # Debian's dataset-fashion-mnist package installs the IDX files here.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -100,6 +100,8 @@ class _IDXDataset(TensorDataset):
 class FashionMNIST(_IDXDataset):
     """Fashion-MNIST: 70k 28x28 grayscale clothing images in 10 classes (Xiao et al. 2017)."""
 
+    pretty_name = "Fashion-MNIST"
+    hub_dataset = "zalando-datasets/fashion_mnist"
     torchvision_name = "FashionMNIST"
     search_dirs = (DEBIAN_FASHION_MNIST,)
     install_hint = "install it with `apt-get install dataset-fashion-mnist`, or "
@@ -108,6 +110,8 @@ class FashionMNIST(_IDXDataset):
 class MNIST(_IDXDataset):
     """MNIST: 70k 28x28 grayscale handwritten digits (LeCun et al. 1998)."""
 
+    pretty_name = "MNIST"
+    hub_dataset = "ylecun/mnist"
     torchvision_name = "MNIST"
 
 
@@ -115,6 +119,8 @@ class CIFAR10(TensorDataset):
     """CIFAR-10: 60k 32x32 colour images in 10 classes (Krizhevsky 2009), from the binary batches."""
 
     provides = frozenset({IMAGES, LABELS})
+    pretty_name = "CIFAR-10"
+    hub_dataset = "uoft-cs/cifar10"
     url = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
     md5 = "c32a1d4ab5d03f1284b67883e8d87530"
 
@@ -215,6 +221,7 @@ class CelebA(_FileImages):
     """CelebA: 200k aligned celebrity faces (Liu et al. 2015), centre-cropped and resized."""
 
     provides = frozenset({IMAGES})
+    pretty_name = "CelebA"
 
     def __init__(self, data_dir: str | None = None, split: str = "train", image_size: int = 64, download: bool = True) -> None:
         splits = {"train": 0, "valid": 1, "test": 2, "all": None}

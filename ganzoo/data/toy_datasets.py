@@ -24,6 +24,7 @@ class ToyRing(_Toy):
     """8 Gaussians on a ring of radius 2, std 0.02 (the mode-collapse test of Metz et al. 2017)."""
 
     toy_name = "toy-ring"
+    pretty_name = "8-Gaussian ring"
     provides = frozenset({POINTS, LABELS})
 
 
@@ -31,4 +32,5 @@ class ToyGrid(_Toy):
     """25 Gaussians on a 5x5 grid, spacing 2, std 0.05 (the mode-collapse test of VEEGAN, 2017)."""
 
     toy_name = "toy-grid"
+    pretty_name = "25-Gaussian grid"
     provides = frozenset({POINTS, LABELS})

@@ -1,13 +1,67 @@
-"""The run configuration: plugins with their arguments, and the engine's own settings."""
+"""The run configuration: plugins with their arguments, and the engine's own settings.
+
+Each engine setting is declared once, as a field made by :func:`setting`: its default, its help (the
+``ganzoo train`` option is generated from both), whether a resumed run may change it, and the bounds
+:meth:`TrainConfig.validate` checks. Choices come from the field's ``Literal`` type. Torch-free, so
+``ganzoo train --help`` stays fast.
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+import typing
+from dataclasses import Field, asdict, dataclass, field, fields
+from typing import Any, ClassVar, Literal
 
+from .. import registry
+from ..args import coerce, jsonable
 from ..build import PluginSpec
-from ..errors import ConfigError
+from ..errors import ConfigError, GanzooError
 
 Precision = Literal["fp32", "bf16", "fp16"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An interval a setting (each item of a tuple setting) must lie in; None leaves a side open-ended."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def holds(self, value: float) -> bool:
+        above = self.low is None or value > self.low or (value == self.low and not self.low_open)
+        below = self.high is None or value < self.high or (value == self.high and not self.high_open)
+        return above and below
+
+    def __str__(self) -> str:
+        if self.high is None:
+            if self.low == 0 and self.low_open:
+                return "positive"
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+POSITIVE = Bounds(0, low_open=True)
+NON_NEGATIVE = Bounds(0)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the command line and validation know about an engine field, besides its type and default."""
+
+    help: str
+    resumable: bool = False  # may differ between a run and its --resume
+    bounds: Bounds | None = None
+    option: str | None = None  # the `ganzoo train` option when it is not --field-name
+    metavar: str | None = None
+    none_words: tuple[str, ...] = ()  # command-line spellings of None besides "none"
+
+
+def setting(default: Any, help: str, **facts: Any) -> Any:
+    """A TrainConfig engine field; ``facts`` are :class:`Setting`'s other fields."""
+    return field(default=default, metadata={"setting": Setting(help, **facts)})
 
 
 @dataclass
@@ -18,58 +72,56 @@ class TrainConfig:
     loss: PluginSpec
     dataset: PluginSpec
     tricks: list[PluginSpec] = field(default_factory=list)
-    steps: int = 1000
-    batch_size: int = 64
-    seed: int = 0
-    optimizer: Literal["adam", "rmsprop", "sgd"] | None = None
-    lr_g: float | None = None
-    lr_d: float | None = None
-    betas: tuple[float, float] | None = None
-    n_critic: int | None = None
-    ema: float | None = 0.999  # None disables the averaged generator
-    ema_start: int = 0
-    precision: Precision = "fp32"
-    channels_last: bool = False
-    compile: bool = False
-    device: str = "auto"
-    sample_every: int = 100
-    checkpoint_every: int = 100
-    keep_checkpoints: int = 3
-    log_every: int = 10
-    num_workers: int = 0
-    tensorboard: bool = False
-    time_budget_s: float | None = None  # stop (with a checkpoint) once the run's total wall time reaches this
+    steps: int = setting(1000, "Generator steps to train to.", resumable=True, bounds=POSITIVE)
+    batch_size: int = setting(64, "Batch size per process.", bounds=POSITIVE)
+    seed: int = setting(0, "Random seed (initial weights, data order, noise).")
+    optimizer: Literal["adam", "rmsprop", "sgd"] | None = setting(None, "Default: the loss's / architecture's paper choice.")
+    lr_g: float | None = setting(None, "Generator learning rate (default: the paper's).", bounds=POSITIVE)
+    lr_d: float | None = setting(None, "Discriminator learning rate (two time-scale rule when different).", bounds=POSITIVE)
+    betas: tuple[float, float] | None = setting(
+        None, "Adam betas (default: the paper's).", bounds=Bounds(0, 1, high_open=True), metavar="B1,B2")
+    n_critic: int | None = setting(None, "Discriminator steps per generator step (default: the loss's).", bounds=POSITIVE)
+    # None disables the averaged generator; "--ema 0" and "--ema off" have always meant that too.
+    ema: float | None = setting(
+        0.999, "Generator EMA decay, or 'none'.", bounds=Bounds(0, 1, low_open=True, high_open=True), none_words=("off", "0"))
+    ema_start: int = setting(0, "Step from which the EMA averages (copies before).")
+    precision: Precision = setting("fp32", "Mixed-precision autocast dtype (fp32: none).")
+    channels_last: bool = setting(False, "Use channels_last memory format (faster convs on GPU).")
+    compile: bool = setting(False, "torch.compile the generator and discriminator.")
+    device: str = setting("auto", "auto, cpu, cuda or cuda:N.", resumable=True)
+    sample_every: int = setting(100, "Write a sample grid every N steps.", resumable=True, bounds=POSITIVE)
+    checkpoint_every: int = setting(100, "Write a checkpoint every N steps.", resumable=True, bounds=POSITIVE)
+    keep_checkpoints: int = setting(3, "Checkpoints to keep (0 keeps all).", resumable=True, bounds=NON_NEGATIVE)
+    log_every: int = setting(10, "Log losses to metrics.jsonl every N steps.", resumable=True, bounds=POSITIVE)
+    num_workers: int = setting(0, "DataLoader workers for on-disk datasets.", resumable=True, bounds=NON_NEGATIVE)
+    tensorboard: bool = setting(False, "Also write TensorBoard scalars to RUN/tensorboard.", resumable=True)
+    time_budget_s: float | None = setting(
+        None, "Stop (with a checkpoint) once the run's total wall time reaches this many seconds.",
+        resumable=True, bounds=POSITIVE, option="--time-budget")
 
-    # Settings that may change between a run and its resumption.
-    RESUMABLE_CHANGES = ("steps", "sample_every", "checkpoint_every", "keep_checkpoints", "log_every", "num_workers", "tensorboard", "device", "time_budget_s")
+    RESUMABLE_CHANGES: ClassVar[tuple[str, ...]]  # set below from the fields' Setting.resumable
 
     def validate(self) -> None:
-        positive = ("steps", "batch_size", "sample_every", "checkpoint_every", "log_every")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        for name in ("lr_g", "lr_d", "n_critic"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {value}")
-        if self.ema is not None and not 0.0 < self.ema < 1.0:
-            raise ConfigError(f"ema must be in (0, 1) or 'none', got {self.ema}")
-        if self.betas is not None and not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ConfigError(f"betas must be in [0, 1), got {self.betas}")
-        if self.time_budget_s is not None and self.time_budget_s <= 0:
-            raise ConfigError(f"time budget must be positive, got {self.time_budget_s}")
-        if self.num_workers < 0 or self.keep_checkpoints < 0:
-            raise ConfigError("num-workers and keep-checkpoints must be >= 0")
-        if self.precision not in ("fp32", "bf16", "fp16"):
-            raise ConfigError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        """Check every engine setting against its type's choices and its declared bounds."""
+        for f in ENGINE_FIELDS:
+            value, hint, facts = getattr(self, f.name), HINTS[f.name], setting_of(f)
+            label = option_name(f).lstrip("-")
+            if value is None:
+                if not _optional(hint):
+                    raise ConfigError(f"{label} must be set")
+                continue
+            choices = literal_choices(hint)
+            if choices and value not in choices:
+                raise ConfigError(f"{label} must be one of {', '.join(map(str, choices))}, got {value!r}")
+            items = value if isinstance(value, (tuple, list)) else (value,)
+            if facts.bounds is not None and not all(facts.bounds.holds(v) for v in items):
+                # Say "or 'none'" where None is a choice rather than "use the default".
+                none = " or 'none'" if f.default is not None and _optional(hint) else ""
+                raise ConfigError(f"{label} must be {facts.bounds}{none}, got {value}")
 
     def engine_settings(self) -> dict[str, Any]:
-        out = {}
-        for f in fields(self):
-            if f.name not in ("arch", "loss", "dataset", "tricks"):
-                value = getattr(self, f.name)
-                out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
+        """The "training" section of config.json."""
+        return {f.name: jsonable(getattr(self, f.name)) for f in ENGINE_FIELDS}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TrainConfig":
@@ -87,6 +139,38 @@ class TrainConfig:
         )
 
 
+ENGINE_FIELDS: tuple[Field, ...] = tuple(f for f in fields(TrainConfig) if "setting" in f.metadata)
+HINTS: dict[str, Any] = typing.get_type_hints(TrainConfig)
+TrainConfig.RESUMABLE_CHANGES = tuple(f.name for f in ENGINE_FIELDS if f.metadata["setting"].resumable)
+
+
+def setting_of(f: Field) -> Setting:
+    return f.metadata["setting"]
+
+
+def option_name(f: Field) -> str:
+    """The field's `ganzoo train` option: --time-budget for time_budget_s, else --field-name."""
+    return setting_of(f).option or "--" + f.name.replace("_", "-")
+
+
+def default(name: str) -> Any:
+    """A TrainConfig engine field's default, for other commands that build a TrainConfig."""
+    return next(f.default for f in ENGINE_FIELDS if f.name == name)
+
+
+def literal_choices(hint: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal`` (or ``Literal | None``) annotation; () for any other type."""
+    if typing.get_origin(hint) is Literal:
+        return typing.get_args(hint)
+    if _optional(hint):
+        return next((literal_choices(a) for a in typing.get_args(hint) if a is not type(None)), ())
+    return ()
+
+
+def _optional(hint: Any) -> bool:
+    return type(None) in typing.get_args(hint)
+
+
 def differences(saved: TrainConfig, requested: TrainConfig) -> list[str]:
     """Settings that differ between a saved run and a resume request, ignoring resumable ones."""
     out = []
@@ -96,32 +180,20 @@ def differences(saved: TrainConfig, requested: TrainConfig) -> list[str]:
             continue
         if key in ("arch", "loss", "dataset"):
             wanted = _typed(key, b[key]) if a[key]["name"] == b[key]["name"] else b[key]["args"]
-            if a[key]["name"] != b[key]["name"] or (wanted and _norm(a[key]["args"]) != _norm({**a[key]["args"], **wanted})):
+            if a[key]["name"] != b[key]["name"] or (wanted and jsonable(a[key]["args"]) != jsonable({**a[key]["args"], **wanted})):
                 out.append(f"{key} {a[key]['name']} -> {b[key]['name']}")
         elif key == "tricks":
             if [t["name"] for t in a[key]] != [t["name"] for t in b[key]]:
                 out.append("tricks")
-        elif _norm(a[key]) != _norm(b[key]):
+        elif jsonable(a[key]) != jsonable(b[key]):
             out.append(f"{key} {a[key]} -> {b[key]}")
     return out
 
 
 def _typed(key: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Command-line arguments arrive as strings ("32"); compare them as the plugin's typed values."""
-    from .. import registry
-    from ..args import coerce, jsonable
-    from ..errors import GanzooError
-
     kind = {"arch": registry.architectures, "loss": registry.losses, "dataset": registry.datasets}[key]
     try:
         return jsonable(coerce(kind.get(spec["name"]), spec["args"], owner=f"{kind.kind} {spec['name']!r}"))
     except GanzooError:  # an unknown name or bad value is reported when the run is built
         return spec["args"]
-
-
-def _norm(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_norm(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _norm(v) for k, v in value.items()}
-    return value

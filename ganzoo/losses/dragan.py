@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ..contracts import PenaltyContext, TrainDefaults
+from ..contracts import Side, StepContext, TrainDefaults
 from .classic import NonSaturating
 from .penalties import gradient_penalty, perturb
 
@@ -25,6 +25,8 @@ class DRAGAN(NonSaturating):
             raise ValueError(f"gp_weight and perturbation must be >= 0, got {gp_weight} and {perturbation}")
         self.gp_weight, self.k, self.perturbation = float(gp_weight), float(k), float(perturbation)
 
-    def penalty(self, ctx: PenaltyContext) -> Tensor | None:
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
+        if side != "d":
+            return {}
         real = ctx.views.real
-        return gradient_penalty(ctx.model, real, perturb(real, self.perturbation), weight=self.gp_weight, target=self.k)
+        return {"penalty": gradient_penalty(ctx.model, real, perturb(real, self.perturbation), weight=self.gp_weight, target=self.k)}

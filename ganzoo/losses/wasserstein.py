@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..contracts import DOut, GANModel, Loss, PenaltyContext, TrainDefaults
+from ..contracts import DOut, GANModel, Loss, Side, StepContext, TrainDefaults
 from .penalties import gradient_penalty
 
 
@@ -63,5 +63,7 @@ class WassersteinGP(_Critic):
             raise ValueError(f"gp_weight must be >= 0, got {gp_weight}; the paper uses 10")
         self.gp_weight = float(gp_weight)
 
-    def penalty(self, ctx: PenaltyContext) -> Tensor | None:
-        return gradient_penalty(ctx.model, ctx.views.real, ctx.views.fake, weight=self.gp_weight)
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
+        if side != "d":
+            return {}
+        return {"penalty": gradient_penalty(ctx.model, ctx.views.real, ctx.views.fake, weight=self.gp_weight)}

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..metric_catalog import IMAGE_FAMILIES
 from .features import FeatureExtractor, InceptionFeatures, load_torchscript
 from .fid import fid_from_stats, gaussian_stats
 from .inception_score import inception_score_from_logits
@@ -33,7 +34,7 @@ from .toy import DEFAULT_TOY_SAMPLES, HIGH_QUALITY_STDS, toy_metrics
 
 SampleFn = Callable[[int, int], torch.Tensor]
 Classifier = Callable[[torch.Tensor], torch.Tensor]
-IMAGE_METRICS: tuple[str, ...] = ("fid", "kid", "prdc", "is")
+IMAGE_METRICS: tuple[str, ...] = IMAGE_FAMILIES
 SAMPLE_CHUNK = 500
 # Parzen bandwidth grid for non-image vectors (e.g. 2D toys), whose scale is not [0, 1].
 VECTOR_SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.logspace(-3.0, 1.0, 25))

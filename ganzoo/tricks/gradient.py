@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ..contracts import PenaltyContext, Trick
+from ..contracts import Side, StepContext, Trick
 from ..losses.penalties import gradient_penalty, squared_gradient_norm
 
 
@@ -25,10 +25,13 @@ class GradientPenalty(Trick):
             raise ValueError(f"weight and target must be >= 0, got {weight} and {target}")
         self.weight, self.target, self.one_sided = float(weight), float(target), bool(one_sided)
 
-    def d_penalty(self, ctx: PenaltyContext) -> Tensor | None:
-        return gradient_penalty(
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
+        if side != "d":
+            return {}
+        penalty = gradient_penalty(
             ctx.model, ctx.views.real, ctx.views.fake, weight=self.weight, target=self.target, one_sided=self.one_sided
         )
+        return {"gradient_penalty": penalty}
 
 
 class R1(Trick):
@@ -50,7 +53,7 @@ class R1(Trick):
             raise ValueError(f"interval must be >= 1, got {interval}")
         self.gamma, self.interval = float(gamma), interval
 
-    def d_penalty(self, ctx: PenaltyContext) -> Tensor | None:
-        if ctx.step % self.interval:
-            return None
-        return 0.5 * self.gamma * self.interval * squared_gradient_norm(ctx.model, ctx.views.real)
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
+        if side != "d" or ctx.step % self.interval:
+            return {}
+        return {"r1": 0.5 * self.gamma * self.interval * squared_gradient_norm(ctx.model, ctx.views.real)}

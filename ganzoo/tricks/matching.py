@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ..contracts import PenaltyContext, Trick
+from ..contracts import Side, StepContext, Trick
 
 
 class FeatureMatching(Trick):
@@ -24,9 +24,11 @@ class FeatureMatching(Trick):
             raise ValueError(f"weight must be >= 0, got {weight}")
         self.weight = float(weight)
 
-    def g_penalty(self, ctx: PenaltyContext) -> Tensor | None:
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
+        if side != "g":
+            return {}
         if ctx.real is None or ctx.real.features is None or ctx.fake.features is None:
             raise RuntimeError("feature matching needs discriminator features of both sides in the generator step")
         target = ctx.real.features.detach().float().flatten(1).mean(0)
         mean = ctx.fake.features.float().flatten(1).mean(0)
-        return self.weight * (target - mean).pow(2).sum()
+        return {"feature_matching": self.weight * (target - mean).pow(2).sum()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..contracts import GANModel, Loss, PenaltyContext, Trick
+from ..contracts import GANModel, Loss, Side, StepContext, Trick
 
 
 class HistoricalAveraging(Trick):
@@ -41,20 +41,14 @@ class HistoricalAveraging(Trick):
     def _averages(self, side: str) -> list[Tensor]:
         return [getattr(self, f"{side}_average_{i}") for i in range(len(self._params[side]))]
 
-    def _penalty(self, side: str) -> Tensor | None:
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
         params = self._params[side]
         if not params:
-            return None
-        return self.weight * sum((p - avg).pow(2).sum() for p, avg in zip(params, self._averages(side)))
-
-    def d_penalty(self, ctx: PenaltyContext) -> Tensor | None:
-        return self._penalty("d")
-
-    def g_penalty(self, ctx: PenaltyContext) -> Tensor | None:
-        return self._penalty("g")
+            return {}
+        return {"historical_averaging": self.weight * sum((p - avg).pow(2).sum() for p, avg in zip(params, self._averages(side)))}
 
     @torch.no_grad()
-    def end_step(self, model: GANModel, stats: dict[str, float]) -> dict[str, float]:
+    def end_step(self, ctx: StepContext, stats: dict[str, float]) -> dict[str, float]:
         self.count += 1
         fraction = 1.0 / float(self.count)  # running mean: avg += (theta - avg) / t
         for side, params in self._params.items():
@@ -100,16 +94,18 @@ class AdaptiveL2(Trick):
         self.register_buffer("coef", torch.tensor(float(initial)))
         self.register_buffer("dominance", torch.tensor(0.5))
 
-    def d_penalty(self, ctx: PenaltyContext) -> Tensor | None:
+    def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
+        if side != "d":
+            return {}
         if ctx.real is not None:
             with torch.no_grad():
                 real = ctx.real.score.detach().float().flatten()
                 fake = ctx.fake.score.detach().float().flatten()
                 self.dominance.copy_((real[:, None] > fake[None, :]).float().mean())
-        return 0.5 * self.coef * sum(p.float().pow(2).sum() for p in ctx.model.d_parameters())
+        return {"adaptive_l2": 0.5 * self.coef * sum(p.float().pow(2).sum() for p in ctx.model.d_parameters())}
 
     @torch.no_grad()
-    def end_step(self, model: GANModel, stats: dict[str, float]) -> dict[str, float]:
+    def end_step(self, ctx: StepContext, stats: dict[str, float]) -> dict[str, float]:
         factor = torch.where(self.dominance > self.target, 1.0 + self.rate, 1.0 / (1.0 + self.rate))
         self.coef.copy_((self.coef * factor).clamp(self.minimum, self.maximum))
         return {"adaptive_l2_coef": float(self.coef), "d_dominance": float(self.dominance)}

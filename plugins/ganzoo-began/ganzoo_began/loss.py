@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ganzoo.contracts import DOut, Loss
+from ganzoo.contracts import DOut, Loss, StepContext
 
 from .architecture import AUTOENCODER_DISCRIMINATOR, BEGAN_DEFAULTS
 
@@ -66,8 +66,8 @@ class BEGANLoss(Loss):
         return fake.score.mean()
 
     @torch.no_grad()
-    def end_step(self, real: DOut, fake: DOut) -> dict[str, float]:
-        l_real, l_fake = real.score.float().mean(), fake.score.float().mean()
+    def end_step(self, ctx: StepContext, stats: dict[str, float]) -> dict[str, float]:
+        l_real, l_fake = ctx.real.score.float().mean(), ctx.fake.score.float().mean()
         self.k.copy_(k_update(self.k, l_real, l_fake, self.gamma, self.lambda_k))
         m_global = convergence(l_real, l_fake, self.gamma)
         return {
