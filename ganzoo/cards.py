@@ -12,7 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from . import __version__, registry
 from .errors import GanzooError
 from .layout import SAMPLES, default_model_id, folder_info
 from .metric_catalog import display_name
@@ -48,8 +50,6 @@ def card_info(folder: str | Path) -> dict[str, Any]:
 
 def _plugin(kind: str, section: dict[str, Any] | None) -> dict[str, str]:
     """Name, summary line, paper and provider of a plugin; what is not installed is said so."""
-    from . import registry
-
     section = section or {}
     name = str(section.get("name", "?"))
     dist, version = section.get("distribution") or "?", section.get("version") or "?"
@@ -93,8 +93,6 @@ def _duration(seconds: Any) -> str:
 def _dataset(section: dict[str, Any] | None) -> tuple[str, str, str | None]:
     """(ganzoo name, display name, Hub dataset id or None), as the dataset plugin declares them;
     a plugin that is not installed here is shown by its name."""
-    from . import registry
-
     name = str((section or {}).get("name", "?"))
     if name not in registry.datasets:
         return name, name, None
@@ -145,8 +143,6 @@ def _metric_args(protocol: dict[str, Any]) -> dict[str, Any] | None:
 # -- the card ----------------------------------------------------------------------------------------
 def card_data(info: dict[str, Any], model_id: str, license: str = LICENSE) -> Any:
     """The YAML header: ``ModelCardData`` with the metrics as ``model-index`` results."""
-    from huggingface_hub import EvalResult, ModelCardData
-
     arch = (info.get("architecture") or {}).get("name", "?")
     loss = (info.get("loss") or {}).get("name", "?")
     tricks = [t.get("name", "?") for t in info.get("tricks") or []]
@@ -288,8 +284,6 @@ def _template() -> str:
 
 def render_card_from(info: dict[str, Any], model_id: str, *, has_samples: bool = True, license: str = LICENSE) -> str:
     """The card text for a config dict as :func:`card_info` returns it."""
-    from huggingface_hub import ModelCard
-
     try:
         card = ModelCard.from_template(card_data(info, model_id, license), template_str=_template(), **_context(info, model_id, has_samples))
     except ImportError as exc:  # jinja2 is ganzoo's dependency, not huggingface_hub's

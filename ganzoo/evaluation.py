@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import torch
 
 from . import args as typed_args
+from . import metrics as m
 from . import registry
 from .build import PluginSpec, build_dataset
 from .errors import ConfigError
@@ -65,7 +66,6 @@ def score(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Score a :class:`~ganzoo.pretrained.PretrainedGenerator` against ``dataset``'s ``split``."""
-    from . import metrics as m
 
     toy = dataset.name in ("toy-ring", "toy-grid")
     chosen = list(metrics) if metrics else (["toy", "parzen"] if toy else list(IMAGE_FAMILIES))

@@ -126,7 +126,7 @@ class PretrainedGenerator:
         return self.generator(path, y).float()
 
     def traverse(self, code: str | int, **kwargs: Any) -> Tensor:
-        """Sweep one latent code (InfoGAN's c1, c2, ...); see :func:`ganzoo.traversal.traverse`."""
+        """Sweep one latent code (a noise value z1, z2, ... or InfoGAN's c1, c2, ...); see :func:`ganzoo.traversal.traverse`."""
         return traverse(self, code, **kwargs)
 
     # -- encoding (architectures that provide "encoder": BiGAN/ALI, AAE) ----------------------

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from safetensors import safe_open  # torch-free until a file is opened with framework="pt"
+
 from .errors import CheckpointError
 
 if TYPE_CHECKING:  # torch is not imported here, so reading JSON stays torch-free (``ganzoo list``)
@@ -76,8 +78,6 @@ def sniff(path: Path) -> str | None:
 
 def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, Tensor], dict[str, str]]:
     """Tensors and metadata of a safetensors file; a one-line :class:`CheckpointError` otherwise."""
-    from safetensors import safe_open
-
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"weights file {path} does not exist")

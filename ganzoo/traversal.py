@@ -1,6 +1,6 @@
 """Latent traversal: sweep one code of a latent while everything else stays fixed.
 
-    G = ganzoo.pretrained.from_run("runs/infogan")   # or ganzoo.load(...) for a published model
+    G = ganzoo.load("runs/infogan")                  # a run, a model folder, a zoo name or a Hub id
     grid = ganzoo.traverse(G, "c2", steps=10)        # rows x steps samples; row r = one fixed latent
     # the same: G.traverse("c2", steps=10); any generator sweeps its noise: G.traverse("z17")
 

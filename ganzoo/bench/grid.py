@@ -9,13 +9,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from tqdm.auto import tqdm
+
 from .. import args as typed_args
 from .. import registry
 from ..build import PluginSpec, build_dataset, check_compatible
 from ..engine.config import TrainConfig, default
+from ..engine.trainer import Trainer
 from ..errors import ConfigError, GanzooError
+from ..evaluation import score
+from ..loading import load_run
 from ..records import RunSummary
 from ..safeio import read_json, write_atomic, write_json
+from .leaderboard import write_leaderboard
 
 
 @dataclass(frozen=True)
@@ -107,10 +113,6 @@ def _segment_targets(spec: BenchSpec) -> list[tuple[int | None, float | None]]:
 
 
 def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[], None] | None = None) -> dict[str, Any]:
-    from ..engine.trainer import Trainer
-    from ..evaluation import score
-    from ..loading import load_run
-
     result_path = folder / "result.json"
     if result_path.is_file():
         return read_json(result_path, "bench result")
@@ -167,16 +169,12 @@ def _write_curve_csv(path: Path, curve: list[dict[str, Any]]) -> None:
 
 def run_grid(spec: BenchSpec, out: Path, progress: bool = True) -> dict[str, Any]:
     """Run (or finish) every cell, then write the leaderboard and plots."""
-    from .leaderboard import write_leaderboard
-
     spec.validate()
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", asdict(spec))
     cells = spec.cells()
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(cells) * spec.evals, desc="bench", unit="segment", dynamic_ncols=True)
     results, refused = [], []
     started = time.perf_counter()

@@ -95,8 +95,8 @@ def leaderboard_csv(summary: dict[str, Any]) -> str:
 def write_leaderboard(out: Path, summary: dict[str, Any]) -> None:
     write_atomic(out / "leaderboard.md", lambda p: p.write_text(markdown(summary)))
     write_atomic(out / "leaderboard.csv", lambda p: p.write_text(leaderboard_csv(summary)))
-    try:
+    try:  # matplotlib is the optional [bench] extra: without it the tables are written, the plots not
         from .plots import write_plots
-    except ImportError:  # matplotlib is an optional extra
+    except ImportError:
         return
     write_plots(out, summary)

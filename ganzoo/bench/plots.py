@@ -10,11 +10,11 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .leaderboard import ORDER  # noqa: E402
+from ..metric_catalog import ranking  # noqa: E402
 
 
 def _primary(results: list[dict[str, Any]]) -> str | None:
-    for metric, _ in ORDER:
+    for metric in (m.key for m in ranking()):
         if any(metric in p for r in results for p in r["curve"]):
             return metric
     return None

@@ -49,7 +49,7 @@ def command(archs, losses, datasets, seeds, steps, time_budget, evals, batch_siz
 
     Example: ganzoo bench --arch mlp --loss non-saturating,hinge --dataset toy-ring --seeds 3 --steps 2000 --out bench/toy
     """
-    from ..bench import BenchSpec, run_grid
+    from ..bench import BenchSpec, run_grid  # torch: deferred so `ganzoo --help` stays light
 
     spec = BenchSpec(
         archs=_names(archs, "--arch"), losses=_names(losses, "--loss"), datasets=_names(datasets, "--dataset"),

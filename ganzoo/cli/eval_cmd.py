@@ -34,7 +34,7 @@ def command(source, metrics_text, dataset, data_arg, split, n_generated, n_real,
 
     Example: ganzoo eval runs/first --metrics fid,kid --n-generated 2000 --n-real 2000
     """
-    from ..evaluation import save_results, score
+    from ..evaluation import save_results, score  # torch: deferred so `ganzoo --help` stays light
 
     G = ganzoo.load(source, device=device)
     if dataset is None:

@@ -14,7 +14,7 @@ import click
 @click.option("--force", is_flag=True, help="Write into a non-empty folder that holds no previous export.")
 def command(run_dir: str, out_dir: str, model_id: str | None, raw: bool, include_discriminator: bool, no_samples: bool, force: bool) -> None:
     """Export RUN_DIR's newest checkpoint to OUT_DIR: config.json, model.safetensors, README.md, samples.png."""
-    from ..export import export_run
+    from ..export import export_run  # torch: deferred so `ganzoo --help` stays light
 
     out = export_run(run_dir, out_dir, ema=not raw, include_discriminator=include_discriminator, model_id=model_id, samples=not no_samples, force=force)
     files = ", ".join(sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")))

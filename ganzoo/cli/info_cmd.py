@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from .. import registry
+from ..args import parameters
 from ..errors import UnknownPluginError
+from ..safeio import read_json
 from ..records import Resolved
 
 
@@ -28,8 +30,6 @@ def command(name: str) -> None:
                 if "did you mean" in str(exc):
                     raise
         raise UnknownPluginError(f"{name!r} is neither a plugin nor a run directory (see `ganzoo list`)")
-    from ..args import parameters
-
     for reg in found:
         entry = reg.entry(name)
         obj = reg.get(name)
@@ -59,8 +59,7 @@ def command(name: str) -> None:
 
 
 def _describe_run(path: Path) -> None:
-    from ..engine import checkpoint
-    from ..safeio import read_json
+    from ..engine import checkpoint  # torch: deferred so `ganzoo --help` stays light
 
     config = read_json(path / "config.json", "run config")
     click.echo(click.style(f"run {path}", bold=True))

@@ -17,7 +17,7 @@ def command(source: str, repo_id: str, private: bool, revision: str | None, incl
             token: str | None, commit_message: str | None, endpoint: str | None) -> None:
     """Publish SOURCE (a training run or an exported model folder) to the Hub as REPO: config.json,
     model.safetensors, README.md model card and samples.png, in one commit."""
-    from ..hub import push
+    from ..hub import push  # torch: deferred so `ganzoo --help` stays light
 
     url = push(source, repo_id, private=private, revision=revision, token=token, include_discriminator=include_discriminator,
                commit_message=commit_message, endpoint=endpoint)

@@ -28,7 +28,7 @@ def command(source: str, code: str, steps: int, rows: int, seed: int, low: float
 
     Example: ganzoo traverse dcgan-fashion-mnist --code z17 --out z17.png
     """
-    from ..engine.grids import save_samples
+    from ..engine.grids import save_samples  # torch: deferred so `ganzoo --help` stays light
     from ..traversal import traverse
 
     G = ganzoo.load(source, ema=not raw, device=device)

@@ -13,7 +13,10 @@ from typing import ClassVar
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
 from torch import Tensor
+from torchvision import datasets
+from torchvision.datasets.utils import download_and_extract_archive
 
 from ..contracts import IMAGES, LABELS, Batch, DataSpec, DatasetPlugin
 from ..errors import DataUnavailableError
@@ -83,8 +86,6 @@ class _IDXDataset(TensorDataset):
                 return directory
         if data_dir is None and download:
             try:
-                from torchvision import datasets
-
                 getattr(datasets, self.torchvision_name)(str(root.parent), train=prefix == "train", download=True)
             except Exception as exc:  # offline: torchvision raises URLError/RuntimeError
                 raise DataUnavailableError(
@@ -134,8 +135,6 @@ class CIFAR10(TensorDataset):
             if not download or data_dir is not None:
                 raise DataUnavailableError(f"CIFAR-10 binary batches not found in {folder}; download {self.url} and extract it there")
             try:
-                from torchvision.datasets.utils import download_and_extract_archive
-
                 download_and_extract_archive(self.url, str(root), md5=self.md5)
             except Exception as exc:
                 raise DataUnavailableError(
@@ -155,7 +154,6 @@ class CIFAR10(TensorDataset):
 
 def _load_image(path: Path, image_size: int, channels: int) -> Tensor:
     """Open an image, centre-crop it square, resize it, and return uint8 CHW."""
-    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
@@ -233,9 +231,7 @@ class CelebA(_FileImages):
             if not download or data_dir is not None:
                 raise DataUnavailableError(f"CelebA not found in {folder} (img_align_celeba/ and list_eval_partition.txt)")
             try:
-                from torchvision.datasets import CelebA as TVCelebA
-
-                TVCelebA(str(root), split="all", download=True)
+                datasets.CelebA(str(root), split="all", download=True)
             except Exception as exc:
                 raise DataUnavailableError(
                     f"CelebA is not on disk and could not be downloaded ({type(exc).__name__}); "

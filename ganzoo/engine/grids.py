@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torch import Tensor
 
 from ..safeio import write_atomic
@@ -53,8 +54,6 @@ def points_plot(points: Tensor, size: int = 384, centers: Tensor | None = None) 
 
 
 def save_png(array_hwc: Tensor, path: str | Path) -> Path:
-    from PIL import Image
-
     path = Path(path)
     image = Image.fromarray(array_hwc.numpy())
     write_atomic(path, lambda p: image.save(p, format="PNG"))

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
+from .. import __version__
 from .preprocessing import COLOR_HANDLING, INPUT_SCALING, PREPROCESSING_VERSION, QUANTIZATION, RESIZE_METHOD
 
 
@@ -19,12 +20,7 @@ def ganzoo_version() -> str:
         return metadata.version("ganzoo")
     except metadata.PackageNotFoundError:
         pass
-    try:
-        from ganzoo import __version__  # type: ignore[attr-defined]
-
-        return str(__version__)
-    except ImportError:
-        return "unknown"
+    return __version__ or "unknown"
 
 
 @dataclass
