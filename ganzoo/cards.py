@@ -26,6 +26,8 @@ LICENSE = "apache-2.0"
 # Protocol fields in the order a reader needs them; the rest follow alphabetically.
 PROTOCOL_ORDER = (
     ("feature_network", "feature network"),
+    ("feature_precision", "feature network precision"),
+    ("generator_precision", "generator precision"),
     ("weights_sha256", "feature network weights sha256"),
     ("n_real", "real images"),
     ("n_generated", "generated images"),
@@ -135,7 +137,7 @@ def _protocol_rows(protocol: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _metric_args(protocol: dict[str, Any]) -> dict[str, Any] | None:
     """The protocol's scalar fields, machine-readable next to the figure in model-index."""
-    keys = ("feature_network", "weights_sha256", "n_real", "n_generated", "real_split", "resize", "quantization", "seed")
+    keys = ("feature_network", "weights_sha256", "feature_precision", "n_real", "n_generated", "real_split", "resize", "quantization", "seed")
     args = {k: protocol[k] for k in keys if isinstance(protocol.get(k), (str, int, float, bool))}
     return args or None
 
@@ -216,7 +218,7 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
         ("betas", _fmt(known(resolved.betas))),
         ("D steps per G step (n_critic)", _fmt(known(resolved.n_critic))),
         ("EMA of generator weights", ema_text),
-        ("precision", _fmt(known(summary.precision, training.get("precision")))),
+        ("precision", _precision_text(resolved, known(summary.precision, resolved.precision, training.get("precision")))),
         ("hardware", hardware),
         ("wall time", _duration(summary.wall_time_s)),
         ("seed", _fmt(training.get("seed", "?"))),
@@ -276,6 +278,13 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
         "extra_packages": extra_packages,
         "ganzoo_version": __version__,
     }
+
+
+def _precision_text(resolved: Resolved, precision: Any) -> str:
+    """e.g. "bf16 + channels_last (auto: this CPU has AMX-BF16)": why, when ganzoo chose it."""
+    text = _fmt(precision) + (" + channels_last" if resolved.channels_last else "")
+    reason = resolved.precision_reason or ""
+    return f"{text} ({reason})" if reason.startswith("auto") else text
 
 
 def _template() -> str:

@@ -273,6 +273,9 @@ class StepContext:
     real: DOut | None
     fake: DOut
     step: int
+    # The mixed-precision loss scale (fp16): penalties that differentiate D's output scale it by
+    # this before autograd.grad and divide it out after, as PyTorch's AMP recipe does.
+    grad_scale: float = 1.0
 
 
 class StepHooks(nn.Module):
@@ -283,7 +286,12 @@ class StepHooks(nn.Module):
     unique within a run. ``after_d_step`` runs after every discriminator update (WGAN's weight
     clipping); ``end_step`` once per training step, for state such as BEGAN's k_t, and returns
     values worth logging (``stats`` holds what earlier hooks returned this step).
+
+    ``fp32_only``, when set to a reason, keeps a ``--precision auto`` run in fp32 (for a family
+    that bf16 is known to hurt); an explicit ``--precision`` still wins.
     """
+
+    fp32_only: ClassVar[str] = ""
 
     def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
         return {}

@@ -90,17 +90,22 @@ class PretrainedGenerator:
 
     @torch.no_grad()
     def sample(
-        self, n: int, seed: int | None = None, labels: int | Sequence[int] | Tensor | None = None, batch_size: int = 256
+        self, n: int, seed: int | None = None, labels: int | Sequence[int] | Tensor | None = None, batch_size: int = 256,
+        *, precision: str = "fp32",
     ) -> Tensor:
-        """``n`` samples in [-1, 1]; the same ``seed`` always gives the same samples."""
+        """``n`` samples in [-1, 1]; the same ``seed`` always gives the same samples.
+        ``precision="bf16"`` runs the generator under bf16 autocast (the training fast path)."""
+        if precision not in ("fp32", "bf16"):
+            raise ConfigError(f"precision must be fp32 or bf16, got {precision!r}")
         if n <= 0:
             raise ConfigError(f"n must be positive, got {n}")
         z = self.latents(n, seed)
         y = self._labels(n, labels, seed)
-        chunks = [
-            self.generator(z[i : i + batch_size], None if y is None else y[i : i + batch_size]).float()
-            for i in range(0, n, batch_size)
-        ]
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            chunks = [
+                self.generator(z[i : i + batch_size], None if y is None else y[i : i + batch_size]).float()
+                for i in range(0, n, batch_size)
+            ]
         return torch.cat(chunks)
 
     @torch.no_grad()

@@ -38,7 +38,7 @@ def _typed(value: Any, hint: Any) -> Any:
             return None
         typed = tuple(_typed(v, t | None) for v, t in zip(value, items))
         return None if None in typed else typed
-    if isinstance(value, bool):  # JSON true is not a step count
+    if isinstance(value, bool) != (kind is bool):  # JSON true is not a step count, nor 1 a flag
         return None
     if kind is float and isinstance(value, int):
         return float(value)
@@ -69,3 +69,6 @@ class Resolved(_Record):
     lr_d: float | None = None
     betas: tuple[float, float] | None = None
     n_critic: int | None = None
+    precision: str | None = None  # what --precision (auto by default) resolved to, and why
+    channels_last: bool | None = None
+    precision_reason: str | None = None

@@ -463,5 +463,6 @@ def tiny_run(out: Path, *, steps: int = 2) -> Path:
     ganzoo.train(
         arch, "non-saturating", PluginSpec("fake", {"n": 64}), out,
         steps=steps, batch_size=8, progress=False, sample_every=100, checkpoint_every=100, device="cpu",
+        precision="fp32",  # the same run on every machine, whatever --precision auto would pick
     )
     return Path(out)

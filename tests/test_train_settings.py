@@ -58,7 +58,7 @@ def test_train_help_lists_generated_options_and_needs_no_torch() -> None:
     assert text.endswith("NO-TORCH")
     for name in HISTORICAL_OPTIONS:
         assert name in text
-    assert "--precision [fp32|bf16|fp16]" in text and "--optimizer [adam|rmsprop|sgd]" in text
+    assert "--precision [auto|fp32|bf16|fp16]" in text and "--optimizer [adam|rmsprop|sgd]" in text
     assert "--betas B1,B2" in text and "--time-budget FLOAT" in text and "[default: 0.999]" in text
 
 
@@ -78,7 +78,7 @@ def test_command_line_values_are_parsed_by_the_field_types() -> None:
     "extra,expected",
     [
         (["--steps", "abc"], "--steps must be an integer, got 'abc'"),
-        (["--precision", "fp8"], "--precision must be one of fp32, bf16, fp16"),
+        (["--precision", "fp8"], "--precision must be one of auto, fp32, bf16, fp16"),
         (["--optimizer", "adamw"], "--optimizer must be one of adam, rmsprop, sgd"),
         (["--betas", "0.5,0.9,0.1"], "--betas expects two numbers"),
         (["--betas", "0.5,1.5"], "betas must be in [0, 1)"),

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ..contracts import Batch, DInput, DOut, Discriminator, GANModel, Generator, TrainDefaults, Views
-from .common import dcgan_init, positive, pyramid_plan
+from .common import FlattenMaps, dcgan_init, positive, pyramid_plan
 from .dcgan import DCGANGenerator
 from .mlp import MLPGenerator
 
@@ -29,12 +29,12 @@ def conv_body(channels: int, image_size: int, width: int, family: str, batch_nor
             layers.append(nn.BatchNorm2d(c * 2))
         layers.append(nn.LeakyReLU(0.2, True))
         c *= 2
-    layers.append(nn.Flatten())
+    layers.append(FlattenMaps())
     return nn.Sequential(*layers), c * base * base
 
 
 def mlp_body(in_features: int, hidden: tuple[int, ...]) -> tuple[nn.Sequential, int]:
-    layers: list[nn.Module] = [nn.Flatten()]
+    layers: list[nn.Module] = [FlattenMaps()]
     width = in_features
     for h in hidden:
         layers += [nn.Linear(width, h), nn.LeakyReLU(0.2, True)]

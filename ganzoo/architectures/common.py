@@ -2,10 +2,44 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from ..errors import ConfigError
+
+
+class _GradientInInputLayout(torch.autograd.Function):
+    """Identity whose backward returns the gradient in the memory layout of the forward input.
+
+    Flattening a channels_last map into a linear head copies it to NCHW order, so its gradient
+    comes back NCHW while the convolution stack below is channels_last; every layer's backward then
+    mixes layouts (leaky_relu_backward took 17% of a bf16 DCGAN step). Converting the gradient once,
+    here, keeps the stack's backward in one layout.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        ctx.channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        return grad.contiguous(memory_format=torch.channels_last) if ctx.channels_last else grad
+
+
+def flatten_maps(h: Tensor) -> Tensor:
+    """``h.flatten(1)`` in NCHW order (what the weights of the linear head expect), with the
+    gradient handed back in ``h``'s own memory layout (see :class:`_GradientInInputLayout`)."""
+    return _GradientInInputLayout.apply(h).flatten(1)
+
+
+class FlattenMaps(nn.Module):
+    """:func:`flatten_maps` as a layer, in place of ``nn.Flatten`` at the end of a conv stack."""
+
+    def forward(self, h: Tensor) -> Tensor:
+        return flatten_maps(h)
 
 
 def dcgan_init(module: nn.Module) -> None:

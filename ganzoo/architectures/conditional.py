@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from ..contracts import IMAGES, LABELS, DInput, DOut, Discriminator, GANModel, Generator, Side, StepContext, TrainDefaults, Views
 from ..errors import ConfigError
 from .blocks import one_hot
-from .common import data_shape, dcgan_init, positive
+from .common import data_shape, dcgan_init, flatten_maps, positive
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .resnet import ResNetDiscriminator, ResNetGenerator, check_args
@@ -56,7 +56,7 @@ class ConcatConvDiscriminator(Discriminator):
         x = inp.x
         y = one_hot(_need_labels(inp.y, "discriminator"), self.num_classes, x.dtype)
         maps = y[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        return self.body(torch.cat([x, maps], dim=1)).flatten(1)
+        return flatten_maps(self.body(torch.cat([x, maps], dim=1)))
 
     def head(self, h: Tensor, inp: DInput) -> DOut:
         return DOut(self.out(h).squeeze(1))
@@ -163,7 +163,7 @@ class ACGANDiscriminator(Discriminator):
         self.classifier = nn.Linear(net.out.in_features, num_classes)
 
     def features(self, inp: DInput) -> Tensor:
-        return self.body(inp.x).flatten(1)
+        return flatten_maps(self.body(inp.x))
 
     def head(self, h: Tensor, inp: DInput) -> DOut:
         return DOut(self.out(h).squeeze(1), extras={"class_logits": self.classifier(h)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ..contracts import IMAGES, DInput, DOut, Discriminator, GANModel, Generator, TrainDefaults
-from .common import dcgan_init, positive, pyramid_plan
+from .common import dcgan_init, flatten_maps, positive, pyramid_plan
 
 
 class DCGANGenerator(Generator):
@@ -43,7 +43,7 @@ class DCGANDiscriminator(Discriminator):
         self.out = nn.Linear(c * base * base, 1)
 
     def features(self, inp: DInput) -> Tensor:
-        return self.body(inp.x).flatten(1)
+        return flatten_maps(self.body(inp.x))
 
     def head(self, h: Tensor, inp: DInput) -> DOut:
         return DOut(self.out(h).squeeze(1))

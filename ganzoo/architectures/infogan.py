@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from ..contracts import DInput, DOut, Discriminator, GANModel, Generator, LatentCode, Side, StepContext, TrainDefaults, Views, noise_codes
 from ..errors import ConfigError
-from .common import data_shape, positive, pyramid_plan
+from .common import FlattenMaps, data_shape, positive, pyramid_plan
 
 Q_HEAD = "q_head"
 
@@ -89,7 +89,7 @@ class _ConvD(nn.Module):
         for _ in range(stages - 1):
             layers += [nn.Conv2d(c, c * 2, 4, 2, 1), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.1, True)]
             c *= 2
-        layers += [nn.Flatten(), nn.Linear(c * base * base, 1024), nn.BatchNorm1d(1024), nn.LeakyReLU(0.1, True)]
+        layers += [FlattenMaps(), nn.Linear(c * base * base, 1024), nn.BatchNorm1d(1024), nn.LeakyReLU(0.1, True)]
         self.net = nn.Sequential(*layers)
         self.out_features = 1024
 

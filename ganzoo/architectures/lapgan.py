@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..contracts import IMAGES, Batch, DInput, DOut, Discriminator, GANModel, Generator, TrainDefaults, Views
-from .common import dcgan_init, positive
+from .common import FlattenMaps, dcgan_init, positive
 
 
 def downsample(x: Tensor) -> Tensor:
@@ -121,7 +121,7 @@ class LaplacianDiscriminator(Discriminator):
         base = image_size >> (levels - 1)
         # The coarse D is fully connected with dropout, as in the paper.
         bodies: list[nn.Module] = [nn.Sequential(
-            nn.Flatten(),
+            FlattenMaps(),
             nn.Linear(channels * base * base, base_hidden), nn.LeakyReLU(0.2, True), nn.Dropout(dropout),
             nn.Linear(base_hidden, base_hidden), nn.LeakyReLU(0.2, True), nn.Dropout(dropout),
         )]
@@ -132,7 +132,7 @@ class LaplacianDiscriminator(Discriminator):
             bodies.append(nn.Sequential(
                 nn.Conv2d(2 * channels, width, 5, 2, 2), nn.LeakyReLU(0.2, True),
                 nn.Conv2d(width, width, 5, 2, 2), nn.LeakyReLU(0.2, True),
-                nn.Flatten(),
+                FlattenMaps(),
             ))
             after = ((size + 1) // 2 + 1) // 2  # two stride-2 convolutions, padded
             self.widths.append(width * after * after)

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from ..contracts import IMAGES, GANModel, Generator, TrainDefaults
 from ..errors import ConfigError
-from .common import dcgan_init, positive, pyramid_plan
+from .common import FlattenMaps, dcgan_init, positive, pyramid_plan
 from .dcgan import DCGANDiscriminator
 
 
@@ -31,7 +31,7 @@ class RecurrentGenerator(Generator):
         for _ in range(stages - 1):
             enc += [nn.Conv2d(c, c * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.2, True)]
             c *= 2
-        enc += [nn.Flatten(), nn.Linear(c * base * base, hidden), nn.Tanh()]
+        enc += [FlattenMaps(), nn.Linear(c * base * base, hidden), nn.Tanh()]
         self.encode = nn.Sequential(*enc)
         # decoder f: [h_z, h_c] -> canvas update (a DCGAN-style transposed-conv stack, linear output)
         dec: list[nn.Module] = [nn.ConvTranspose2d(2 * hidden, top, base, 1, 0, bias=False), nn.BatchNorm2d(top), nn.ReLU(True)]

@@ -29,7 +29,9 @@ from ..metric_catalog import FAMILIES
               help="TorchScript classifier returning logits, for the Inception Score (the offline Inception network has no logits).")
 @click.option("--save", is_flag=True, help="Record the results in SOURCE/eval.json (model cards read it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def command(source, metrics_text, dataset, data_arg, split, n_generated, n_real, seed, device, batch_size, inception, is_classifier, save, as_json) -> None:
+@click.option("--fast", is_flag=True, help="bf16 Inception features where the hardware runs bf16 natively "
+              "(about 2.5x faster on AMX CPUs; not the standard figure, and the protocol says so).")
+def command(source, metrics_text, dataset, data_arg, split, n_generated, n_real, seed, device, batch_size, inception, is_classifier, save, as_json, fast) -> None:
     """Score SOURCE (a run directory, a model folder or a zoo model) and print each figure with its protocol.
 
     Example: ganzoo eval runs/first --metrics fid,kid --n-generated 2000 --n-real 2000
@@ -45,7 +47,7 @@ def command(source, metrics_text, dataset, data_arg, split, n_generated, n_real,
     spec.args.update(parse_pairs(data_arg, "--data-arg"))
     metrics = [m.strip() for m in metrics_text.split(",") if m.strip()] if metrics_text else None
     scored = score(G, spec, metrics=metrics, split=split, n_generated=n_generated, n_real=n_real, seed=seed,
-                   device=device, batch_size=batch_size, inception_path=inception, is_classifier=is_classifier)
+                   device=device, batch_size=batch_size, inception_path=inception, is_classifier=is_classifier, fast=fast)
     if as_json:
         click.echo(json.dumps(scored, indent=2))
     else:

@@ -58,6 +58,8 @@ def _engine_option(f: Field) -> Callable[[Callable[..., Any]], Callable[..., Any
     facts, name = setting_of(f), option_name(f)
     if HINTS[f.name] is bool:
         return click.option(name, f.name, is_flag=True, default=f.default, help=facts.help)
+    if HINTS[f.name] == bool | None:  # --x / --no-x, and neither leaves the choice to the engine
+        return click.option(f"{name}/--no-{name.removeprefix('--')}", f.name, default=None, help=facts.help)
     param = Typed(HINTS[f.name], name, facts.metavar, facts.none_words)
     return click.option(name, f.name, type=param, default=f.default, show_default=True, help=facts.help)
 

@@ -47,6 +47,8 @@ def command(arch: str, loss: str, dataset: str, data_dir: str | None, tricks: tu
     if data_dir is not None and not Path(data_dir).is_dir():
         raise ConfigError(f"--data-dir {data_dir} is not a directory")
     trainer = Trainer(config, out, resume=resume, progress=not quiet)
+    if trainer.dist.is_main:
+        click.echo(f"precision: {trainer.precision.describe()}")
     result = trainer.fit()
     if trainer.dist.is_main:
         click.echo(f"trained {config.arch.name}/{config.loss.name} to step {result.step} at {result.images_per_second:.0f} img/s")

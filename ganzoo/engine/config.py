@@ -16,7 +16,7 @@ from ..args import coerce, jsonable
 from ..build import PluginSpec
 from ..errors import ConfigError, GanzooError
 
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,11 @@ class TrainConfig:
     ema: float | None = setting(
         0.999, "Generator EMA decay, or 'none'.", bounds=Bounds(0, 1, low_open=True, high_open=True), none_words=("off", "0"))
     ema_start: int = setting(0, "Step from which the EMA averages (copies before).")
-    precision: Precision = setting("fp32", "Mixed-precision autocast dtype (fp32: none).")
-    channels_last: bool = setting(False, "Use channels_last memory format (faster convs on GPU).")
+    precision: Precision = setting(
+        "auto", "Mixed-precision autocast dtype (fp32: none); auto picks bf16 where the hardware runs it "
+        "natively (AMX/AVX512-BF16 CPUs, bf16 GPUs) and fp32 elsewhere, and says why.")
+    channels_last: bool | None = setting(
+        None, "channels_last memory format (default: on for conv nets under mixed precision).", metavar="")
     compile: bool = setting(False, "torch.compile the generator and discriminator.")
     device: str = setting("auto", "auto, cpu, cuda or cuda:N.", resumable=True)
     sample_every: int = setting(100, "Write a sample grid every N steps.", resumable=True, bounds=POSITIVE)

@@ -34,6 +34,7 @@ from . import checkpoint, distributed
 from .config import TrainConfig, differences
 from .device import pick_device
 from .ema import EMA
+from .precision import plan_precision
 from .grids import save_samples
 
 GRID_SIZE = 64
@@ -86,8 +87,8 @@ class Trainer:
         torch.manual_seed(self.config.seed)
         random.seed(self.config.seed)
         self._build_plugins()
-        self._build_optimizers()
         self._set_precision()
+        self._build_optimizers()
         self._set_state()
 
     # --- setup -----------------------------------------------------------------------------------
@@ -102,14 +103,12 @@ class Trainer:
         self.hooks: tuple[StepHooks, ...] = (self.loss, *self.tricks, self.model)
         for module in self.hooks:
             module.to(self.device)
-        if c.channels_last:
-            self.model.to(memory_format=torch.channels_last)
-        if self.dist.enabled:
-            distributed.broadcast_module(self.model)
         self.g_uses_real = self.loss.g_uses_real or any(t.g_uses_real for t in self.tricks)
 
     def _build_optimizers(self) -> None:
         c = self.config
+        if self.dist.enabled:
+            distributed.broadcast_module(self.model)
         self.hp = self._hyperparameters()
         self.g_params = [p for p in self.model.g_parameters() if p.requires_grad]
         self.d_params = [p for p in self.model.d_parameters() if p.requires_grad]
@@ -123,7 +122,13 @@ class Trainer:
         self.images_per_step = c.batch_size * self.hp.n_critic * self.dist.world_size
 
     def _set_precision(self) -> None:
-        precision = self.config.precision
+        self.precision = plan_precision(
+            self.config.precision, self.config.channels_last, self.device, self.model,
+            images=self.data.spec().is_image, plugins=self.hooks,
+        )
+        if self.precision.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        precision = self.precision.precision
         if precision == "fp16" and self.device.type != "cuda":
             raise ConfigError("fp16 mixed precision needs a CUDA device; use --precision bf16 or fp32 on CPU")
         dtype = torch.bfloat16 if precision == "bf16" else torch.float16
@@ -174,7 +179,10 @@ class Trainer:
             "data_shape": list(self.data.spec().shape),
             "num_classes": self.model.generator.num_classes,
             "latent_dim": self.model.generator.latent_dim,
-            "resolved": Resolved(hp.optimizer, hp.lr_g, hp.lr_d, hp.betas, hp.n_critic).to_json(),
+            "resolved": Resolved(
+                hp.optimizer, hp.lr_g, hp.lr_d, hp.betas, hp.n_critic,
+                self.precision.precision, self.precision.channels_last, self.precision.reason,
+            ).to_json(),
             "training": c.engine_settings(),
         }
 
@@ -201,7 +209,7 @@ class Trainer:
         )
 
     def _prepare(self, batch: Batch) -> Batch:
-        if self.config.channels_last and batch.x.dim() == 4:
+        if self.precision.channels_last and batch.x.dim() == 4:
             batch.x = batch.x.contiguous(memory_format=torch.channels_last)
         return batch
 
@@ -234,7 +242,8 @@ class Trainer:
         views = views_g.detach() if keep_graph else views_g
         with self.autocast():
             real, fake = self.model.critic(views.real), self.model.critic(views.fake)
-            terms = self._with_terms("d", {"d_adv": self.loss.d_loss(real, fake)}, StepContext(self.model, views, real, fake, self.step))
+            ctx = StepContext(self.model, views, real, fake, self.step, self._grad_scale(self.scaler_d))
+            terms = self._with_terms("d", {"d_adv": self.loss.d_loss(real, fake)}, ctx)
         total = sum(terms.values())
         self._backward(total, self.scaler_d, self.opt_d, self.d_params)
         for hooks in self.hooks:
@@ -249,7 +258,8 @@ class Trainer:
                 fake = self.model.critic(views.fake)
                 needs_real = views.real_depends_on_generator or self.g_uses_real
                 real = self.model.critic(views.real) if needs_real else None
-                terms = self._with_terms("g", {"g_adv": self.loss.g_loss(real, fake)}, StepContext(self.model, views, real, fake, self.step))
+                ctx = StepContext(self.model, views, real, fake, self.step, self._grad_scale(self.scaler_g))
+                terms = self._with_terms("g", {"g_adv": self.loss.g_loss(real, fake)}, ctx)
             total = sum(terms.values())
             self._backward(total, self.scaler_g, self.opt_g, self.g_params)
         return {**terms, "g_total": total}
@@ -271,6 +281,10 @@ class Trainer:
                     raise ConfigError(f"{type(hooks).__name__} adds a term {key!r} that another plugin already added; rename one")
                 terms[key] = value
         return terms
+
+    @staticmethod
+    def _grad_scale(scaler: torch.amp.GradScaler) -> float:
+        return scaler.get_scale() if scaler.is_enabled() else 1.0
 
     def _backward(self, total: Tensor, scaler: torch.amp.GradScaler, opt: torch.optim.Optimizer, params: list[nn.Parameter]) -> None:
         opt.zero_grad(set_to_none=True)
@@ -361,7 +375,7 @@ class Trainer:
         summary = RunSummary(
             step=self.step, wall_time_s=round(wall_time_s, 2), images_seen=self.step * self.images_per_step,
             images_per_second_last_session=round(rate, 1), hardware=hardware, world_size=self.dist.world_size,
-            precision=self.config.precision, torch_version=str(torch.__version__), ganzoo_version=__version__,
+            precision=self.precision.precision, torch_version=str(torch.__version__), ganzoo_version=__version__,
         )
         write_json(self.run_dir / SUMMARY, summary.to_json())
 

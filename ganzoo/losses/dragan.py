@@ -29,4 +29,4 @@ class DRAGAN(NonSaturating):
         if side != "d":
             return {}
         real = ctx.views.real
-        return {"penalty": gradient_penalty(ctx.model, real, perturb(real, self.perturbation), weight=self.gp_weight, target=self.k)}
+        return {"penalty": gradient_penalty(ctx.model, real, perturb(real, self.perturbation), weight=self.gp_weight, target=self.k, grad_scale=ctx.grad_scale)}

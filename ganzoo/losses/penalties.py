@@ -35,13 +35,17 @@ def interpolate(a: DInput, b: DInput) -> DInput:
     return a.with_samples(mixed)
 
 
-def input_gradients(model: GANModel, inp: DInput) -> tuple[DOut, list[Tensor]]:
+def input_gradients(model: GANModel, inp: DInput, grad_scale: float = 1.0) -> tuple[DOut, list[Tensor]]:
     """The critic's output on ``inp`` and d(sum of scores)/d(each sample tensor), with a graph so
-    the penalty itself can be back-propagated into the discriminator's weights."""
+    the penalty itself can be back-propagated into the discriminator's weights.
+
+    Under fp16 autocast small input gradients underflow; PyTorch's AMP recipe differentiates the
+    output multiplied by the loss scale (``grad_scale``) and divides it out in fp32 afterwards.
+    """
     parts = [p.detach().requires_grad_(True) for p in inp.samples()]
     out = model.critic(inp.with_samples(parts))
-    grads = torch.autograd.grad(out.score.float().sum(), parts, create_graph=True)
-    return out, list(grads)
+    grads = torch.autograd.grad(out.score.float().sum() * grad_scale, parts, create_graph=True)
+    return out, [g.float() / grad_scale for g in grads] if grad_scale != 1.0 else list(grads)
 
 
 def gradient_norm(grads: Sequence[Tensor]) -> Tensor:
@@ -59,22 +63,23 @@ def gradient_penalty(
     weight: float,
     target: float = 1.0,
     one_sided: bool = False,
+    grad_scale: float = 1.0,
 ) -> Tensor:
     """``weight * E[(||grad D(x_hat)|| - target)^2]`` on random interpolates of ``a`` and ``b``.
 
     Two-sided is WGAN-GP's (Gulrajani et al. 2017); one-sided penalises only norms above
     ``target``, ``max(0, ||g|| - target)^2`` (their appendix; Petzka et al. 2018).
     """
-    _, grads = input_gradients(model, interpolate(a, b))
+    _, grads = input_gradients(model, interpolate(a, b), grad_scale)
     excess = gradient_norm(grads) - target
     if one_sided:
         excess = excess.clamp(min=0)
     return weight * excess.pow(2).mean()
 
 
-def squared_gradient_norm(model: GANModel, inp: DInput) -> Tensor:
+def squared_gradient_norm(model: GANModel, inp: DInput, grad_scale: float = 1.0) -> Tensor:
     """``E[||grad D(x)||^2]`` at the given inputs (R1 on the real side, R2 on the fake side)."""
-    _, grads = input_gradients(model, inp)
+    _, grads = input_gradients(model, inp, grad_scale)
     return sum(g.float().flatten(1).pow(2).sum(1) for g in grads).mean()
 
 

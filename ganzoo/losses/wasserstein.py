@@ -66,4 +66,4 @@ class WassersteinGP(_Critic):
     def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
         if side != "d":
             return {}
-        return {"penalty": gradient_penalty(ctx.model, ctx.views.real, ctx.views.fake, weight=self.gp_weight)}
+        return {"penalty": gradient_penalty(ctx.model, ctx.views.real, ctx.views.fake, weight=self.gp_weight, grad_scale=ctx.grad_scale)}

@@ -143,7 +143,8 @@ def _reference_features(
         state = "miss"
         return featurize()
 
-    key = ReferenceKey(real_name, real_split, n_real, extractor.preprocessing_version, extractor.weights_sha256)
+    key = ReferenceKey(real_name, real_split, n_real, extractor.preprocessing_version, extractor.weights_sha256,
+                       getattr(extractor, "precision", "fp32"))
     reference = cached_reference(key, featurize_on_miss, cache_dir)
     return reference, state
 
@@ -170,6 +171,8 @@ def evaluate(    sample_fn: SampleFn,
     k_precision_recall: int = 3,
     k_density_coverage: int = 5,
     progress: bool | None = None,
+    feature_precision: str = "fp32",
+    generator_precision: str = "fp32",
 ) -> dict[str, Any]:
     """Compute the requested image metrics from one featurization of real and generated images.
 
@@ -181,7 +184,9 @@ def evaluate(    sample_fn: SampleFn,
     ``real`` may be None when ``real_name`` is given and its features are already cached; the
     first ``n_real`` images are used. ``feature_extractor`` replaces the Inception network (any
     :class:`~ganzoo.metrics.features.FeatureExtractor`); the protocol then records its name, hash
-    and preprocessing version.
+    and preprocessing version. ``feature_precision="bf16"`` runs the Inception pass under bf16
+    autocast (faster, not the standard figure: the protocol says so); ``generator_precision`` only
+    records how ``sample_fn`` produced its images.
     ``is_classifier`` maps a batch of generated images (as ``sample_fn`` returns them, on
     ``device``) to class logits; a path is loaded as TorchScript. The Inception network used for
     features has no classifier head, so without one IS is skipped.
@@ -212,7 +217,7 @@ def evaluate(    sample_fn: SampleFn,
     extractor: FeatureExtractor | None = None
     if need_features:
         extractor = feature_extractor or InceptionFeatures(
-            inception_path, device=dev, batch_size=batch_size, progress=False
+            inception_path, device=dev, batch_size=batch_size, progress=False, precision=feature_precision
         )
 
     # (1) real features, from the on-disk cache when the dataset is named.
@@ -274,6 +279,8 @@ def evaluate(    sample_fn: SampleFn,
         real_split=real_split,
         real_dataset=real_name,
         seed=seed,
+        feature_precision=getattr(extractor, "precision", "fp32") if extractor is not None else "none",
+        generator_precision=generator_precision,
         extra=extra,
     )
     if extractor is not None:

@@ -62,9 +62,12 @@ class InceptionFeatures:
         device: torch.device | str = "cpu",
         batch_size: int = 50,
         progress: bool | None = None,
+        precision: str = "fp32",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(f"feature precision must be fp32 or bf16, got {precision!r}")
         self.weights_path: Path = resolve_inception_weights(path)
         self.weights_sha256: str = file_sha256(self.weights_path)
         self.name: str = describe_weights(self.weights_sha256, self.weights_path)
@@ -73,6 +76,11 @@ class InceptionFeatures:
         self.batch_size = batch_size
         self.progress = progress
         self.network = load_torchscript(self.weights_path).to(self.device)
+        # bf16 autocast with channels_last: ~2.5x faster on AMX CPUs, features ~1.5% (relative
+        # norm) from fp32; figures say which precision made them (Protocol.feature_precision).
+        self.precision = precision
+        if precision == "bf16":
+            self.network = self.network.to(memory_format=torch.channels_last)
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """The exact network input for ``images`` (see :mod:`ganzoo.metrics.preprocessing`)."""
@@ -80,7 +88,9 @@ class InceptionFeatures:
 
     @torch.inference_mode()
     def _features_of_batch(self, images: torch.Tensor) -> torch.Tensor:
-        out = self.network(self.preprocess(images))
+        x = self.preprocess(images)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            out = self.network(x.contiguous(memory_format=torch.channels_last) if self.precision == "bf16" else x)
         if out.dim() > 2:  # a user network may stop before the pool's flatten
             out = out.flatten(2).mean(dim=2)
         return out.float().cpu()

@@ -39,6 +39,8 @@ class Protocol:
     color: str = COLOR_HANDLING
     input_scaling: str = INPUT_SCALING
     preprocessing_version: str = PREPROCESSING_VERSION
+    feature_precision: str = "fp32"  # the feature network's pass: fp32 is the standard figure
+    generator_precision: str = "fp32"  # how the generated images were computed (autocast dtype)
     ganzoo_version: str = field(default_factory=ganzoo_version)
     extra: dict[str, Any] = field(default_factory=dict)  # metric settings: KID subsets, PRDC k, ...
 

@@ -41,9 +41,12 @@ class ReferenceKey:
     n: int
     preprocessing_version: str
     weights_sha256: str
+    precision: str = "fp32"  # of the feature pass; bf16 features are cached apart from fp32 ones
 
     def text(self) -> str:
-        return "|".join(f"{k}={v}" for k, v in asdict(self).items()) + f"|format={_FORMAT}"
+        # fp32 keys read as they did before the precision was part of the key, so old caches stay valid.
+        parts = {k: v for k, v in asdict(self).items() if k != "precision" or v != "fp32"}
+        return "|".join(f"{k}={v}" for k, v in parts.items()) + f"|format={_FORMAT}"
 
     def filename(self) -> str:
         def safe(part: str) -> str:
@@ -51,7 +54,7 @@ class ReferenceKey:
 
         return (
             f"{safe(self.dataset)}_{safe(self.split)}_n{self.n}_{safe(self.preprocessing_version)}"
-            f"_{self.weights_sha256[:12]}.npz"
+            f"_{self.weights_sha256[:12]}{'' if self.precision == 'fp32' else '_' + safe(self.precision)}.npz"
         )
 
 

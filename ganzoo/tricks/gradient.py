@@ -29,7 +29,8 @@ class GradientPenalty(Trick):
         if side != "d":
             return {}
         penalty = gradient_penalty(
-            ctx.model, ctx.views.real, ctx.views.fake, weight=self.weight, target=self.target, one_sided=self.one_sided
+            ctx.model, ctx.views.real, ctx.views.fake, weight=self.weight, target=self.target, one_sided=self.one_sided,
+            grad_scale=ctx.grad_scale,
         )
         return {"gradient_penalty": penalty}
 
@@ -56,4 +57,4 @@ class R1(Trick):
     def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
         if side != "d" or ctx.step % self.interval:
             return {}
-        return {"r1": 0.5 * self.gamma * self.interval * squared_gradient_norm(ctx.model, ctx.views.real)}
+        return {"r1": 0.5 * self.gamma * self.interval * squared_gradient_norm(ctx.model, ctx.views.real, ctx.grad_scale)}
