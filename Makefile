@@ -64,3 +64,26 @@ bench-fmnist: $(STAMP) data
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# Side by side with the peers (Lightning, torchgan, torch-mimicry, the hand-written loop): each peer is
+# installed into its own venv under benchmarks/peers/.venvs (sharing .venv's torch), then all are timed.
+.PHONY: bench-peers
+bench-peers: $(STAMP) data
+	bash benchmarks/peers/setup.sh && $(BIN)/python benchmarks/peers/peers.py
+
+# The Hub and card tests against the oldest huggingface-hub and httpx2 the pyproject allows, in their
+# own venv (.venv-compat) that reuses .venv's packages for everything else (torch included) through
+# a .pth line, as benchmarks/peers/setup.sh does; nothing is written into .venv.
+HUB_FLOOR = $(shell sed -n 's/^ *"huggingface-hub>=\([0-9.]*\)".*/\1/p' pyproject.toml)
+HTTPX2_FLOOR = $(shell sed -n 's/^ *"httpx2>=\([0-9.]*\)".*/\1/p' pyproject.toml)
+COMPAT := .venv-compat
+.PHONY: test-compat
+test-compat: $(STAMP)
+	@test -n "$(HUB_FLOOR)" && test -n "$(HTTPX2_FLOOR)" || { echo "no huggingface-hub/httpx2 floor in pyproject.toml" >&2; exit 1; }
+	test -x $(COMPAT)/bin/python || $(BIN)/python -m venv $(COMPAT)
+	$(BIN)/python -c 'import sysconfig; print("import site; site.addsitedir(%r)" % sysconfig.get_paths()["purelib"])' \
+	  > "$$($(COMPAT)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ganzoo-main-venv.pth"
+	$(COMPAT)/bin/python -m pip install -q -c constraints.txt 'huggingface-hub==$(HUB_FLOOR)' 'httpx2==$(HTTPX2_FLOOR)'
+	$(COMPAT)/bin/python -c 'import huggingface_hub, httpx2; print("huggingface_hub", huggingface_hub.__version__, "httpx2", httpx2.__version__)'
+	GANZOO_COMPAT_FLOOR=1 $(COMPAT)/bin/python -m pytest -q -p no:cacheprovider --timeout 900 \
+	  tests/test_hub.py tests/test_cards.py tests/test_hub_compat.py

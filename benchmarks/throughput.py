@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.build import PluginSpec
+from ganzoo.contracts import DInput
 from ganzoo.data.base import batch_indices
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
@@ -34,7 +35,7 @@ def engine_rate(steps: int, batch: int, device: str, seed: int, ema: float | Non
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(
             arch=PluginSpec("dcgan"), loss=PluginSpec("non-saturating"), dataset=PluginSpec("fashion-mnist"),
-            steps=steps, batch_size=batch, seed=seed, ema=ema, device=device,
+            steps=steps, batch_size=batch, seed=seed, ema=ema, device=device, precision="fp32",  # like the hand-written loop
             sample_every=10**9, checkpoint_every=10**9, keep_checkpoints=1, log_every=WARMUP,
         )
         Trainer(cfg, tmp, progress=False).fit()
@@ -57,7 +58,7 @@ def handwritten_rate(steps: int, batch: int, device: str, seed: int) -> float:
     order = batch_indices(len(data), batch, seed=seed, epoch=0)
 
     def d_logits(x: torch.Tensor) -> torch.Tensor:
-        return D.out(D.body(x).flatten(1)).squeeze(1)
+        return D(DInput(x)).score  # the network's own forward, as every trainer here calls it
 
     ones = torch.ones(batch, device=device)
     zeros = torch.zeros(batch, device=device)
