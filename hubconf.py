@@ -7,12 +7,14 @@
 Each entry returns a ``ganzoo.PretrainedGenerator`` (eval mode, on ``device``). The weights come
 from the checkout's ``model_cards/<model-id>/`` folder, else from the Hub (see ``ganzoo.load``).
 ``pretrained=False`` returns the same architecture, untrained, built from the shipped config.
+A checkout that was never pip-installed works as well: ganzoo then reads its built-in plugins from
+the checkout's pyproject.toml (see ganzoo/registry.py).
 """
 from __future__ import annotations
 
 from typing import Any
 
-dependencies = ["torch", "safetensors", "huggingface_hub", "click", "PIL", "ganzoo"]
+dependencies = ["torch", "safetensors", "huggingface_hub", "httpx2", "click", "PIL", "ganzoo"]
 
 
 def _zoo(model_id: str, pretrained: bool, device: str, **kwargs: Any) -> Any:

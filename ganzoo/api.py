@@ -42,7 +42,7 @@ def load(
     any encoder) for fine-tuning, as ``G.discriminator`` / ``G.model``. ``local_files_only``
     defaults to ``HF_HUB_OFFLINE``.
     """
-    target = pick_device(str(device)) if isinstance(device, str) else device
+    target = pick_device(str(device))  # a torch.device too: "meta" and absent GPUs are refused in one line
     torch_dtype = _dtype(dtype)
     folder, where = hub.locate(source, revision=revision, ema=ema, discriminator=discriminator, cache_dir=cache_dir,
                                local_files_only=local_files_only, endpoint=endpoint, token=token)
@@ -59,11 +59,13 @@ def load_config(source: str | os.PathLike[str], **kwargs: Any) -> dict[str, Any]
 
 
 def _dtype(dtype: Any) -> torch.dtype | None:
-    if dtype is None or isinstance(dtype, torch.dtype):
+    if dtype is None:
         return dtype
-    value = getattr(torch, str(dtype).removeprefix("torch."), None)
+    value = dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype).removeprefix("torch."), None)
     if not isinstance(value, torch.dtype):
         raise ConfigError(f"unknown dtype {dtype!r}; use e.g. float32, float16 or bfloat16")
+    if not value.is_floating_point:  # a generator's weights and samples are floating point
+        raise ConfigError(f"dtype {dtype!r} is not a floating-point type; use e.g. float32, float16 or bfloat16")
     return value
 
 

@@ -46,8 +46,10 @@ def instantiate(kind: registry.Registry, spec: PluginSpec, fill: Mapping[str, An
         obj = cls(**given)
     except GanzooError:
         raise
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{owner}: {exc}") from exc
+    except (ValueError, TypeError, RuntimeError, OverflowError, MemoryError) as exc:
+        # torch says "negative dimension" or "can't allocate memory" for sizes no layer can have
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{owner}: {reason}; check its arguments") from exc
     resolved = {**typed_args.defaults(cls), **given}
     return obj, resolved
 
@@ -89,7 +91,10 @@ def check_compatible(arch: str, loss: str | None, tricks: list[str], data: DataS
 
 
 def build_dataset(spec: PluginSpec) -> tuple[DatasetPlugin, dict[str, Any]]:
-    return instantiate(registry.datasets, spec)
+    """The dataset and its arguments, with any a dataset read from its files (``inferred_args``, e.g.
+    an image folder's size) recorded as given, so a resume or an eval rebuilds the same data."""
+    data, args = instantiate(registry.datasets, spec)
+    return data, {**args, **getattr(data, "inferred_args", {})}
 
 
 def build_model(

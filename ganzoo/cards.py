@@ -1,13 +1,16 @@
 """Model cards: README.md for a published generator, rendered from ganzoo's template.
 
 The YAML header is built with huggingface_hub's ``ModelCardData`` (library_name ``ganzoo``, tags
-for the architecture and loss, datasets, and every recorded metric as a ``model-index`` result),
-the body from ``ganzoo/templates/modelcard.md`` (Jinja2). The facts come from the run's
+for the architecture and loss, datasets, the licence (see :func:`card_license`), a pipeline tag,
+and every recorded figure as a ``model-index`` result, a spread such as kid_std riding with its
+mean), the body from ``ganzoo/templates/modelcard.md`` (Jinja2). The facts come from the run's
 config.json, summary.json and eval.json, or from an export's config.json, which carries all three,
 so a card can be rendered again from exactly what was published.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,9 +18,9 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from . import __version__, registry
-from .errors import GanzooError
+from .errors import ConfigError, GanzooError
 from .layout import SAMPLES, default_model_id, folder_info
-from .metric_catalog import display_name
+from .metric_catalog import BY_KEY, display_name
 from .records import Resolved, RunSummary
 
 TEMPLATE = "templates/modelcard.md"
@@ -92,17 +95,63 @@ def _duration(seconds: Any) -> str:
     return f"{h}h {m:02d}m {s:02d}s" if h else (f"{m}m {s:02d}s" if m else f"{s}s")
 
 
+def _dataset_plugin(section: dict[str, Any] | None) -> Any:
+    """The dataset plugin class a config names, or None when it is not installed here (or fails to import)."""
+    name = str((section or {}).get("name", "?"))
+    if name not in registry.datasets:
+        return None
+    try:
+        return registry.datasets.get(name)
+    except GanzooError:  # installed but failing to import: the card still renders
+        return None
+
+
 def _dataset(section: dict[str, Any] | None) -> tuple[str, str, str | None]:
     """(ganzoo name, display name, Hub dataset id or None), as the dataset plugin declares them;
     a plugin that is not installed here is shown by its name."""
     name = str((section or {}).get("name", "?"))
-    if name not in registry.datasets:
-        return name, name, None
-    try:
-        cls = registry.datasets.get(name)
-    except GanzooError:  # installed but failing to import: the card still renders
+    cls = _dataset_plugin(section)
+    if cls is None:
         return name, name, None
     return name, cls.pretty_name or name, cls.hub_dataset
+
+
+@dataclass(frozen=True)
+class CardLicense:
+    """The licence a card declares: a Hub licence id, and for "other" its name and link."""
+
+    id: str
+    name: str | None
+    link: str | None
+    source: str  # where it comes from, for the card text
+
+
+def check_license_id(license: str) -> str:
+    """A Hub licence id as the card's YAML header takes it (``mit``, ``apache-2.0``, ``other``, ...)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]{0,63}", license):
+        raise ConfigError(f"--license {license!r} is not a Hub licence id; use e.g. mit, apache-2.0, cc-by-nc-4.0 or other")
+    return license
+
+
+def card_license(info: dict[str, Any], license: str | None = None) -> CardLicense:
+    """``license`` if given, else the one recorded in the export (``weights.license``), else the
+    dataset plugin's ``license`` (the weights derive from its data: CelebA's are non-commercial),
+    else ganzoo's default, apache-2.0."""
+    data_name = str((info.get("dataset") or {}).get("name", "?"))
+    cls = _dataset_plugin(info.get("dataset"))
+    recorded = (info.get("weights") or {}).get("license")
+    declared = cls.license if cls is not None else None
+    if license or recorded:
+        chosen, source = str(license or recorded), "chosen by the publisher"
+    elif declared:
+        chosen, source = declared, f"the licence the {data_name} dataset plugin declares for models trained on its data"
+    else:
+        chosen, source = LICENSE, f"ganzoo's default: the {data_name} dataset plugin declares none (set one with --license)"
+    if chosen != "other":
+        return CardLicense(chosen, None, None, source)
+    # The Hub asks a licence "other" for a name and a link; the dataset plugin may declare the link.
+    link = cls.license_link if cls is not None and declared == "other" else None
+    return CardLicense(chosen, f"{data_name}-terms", link, source)
 
 
 def _is_image(info: dict[str, Any]) -> bool:
@@ -113,9 +162,12 @@ def task_type(info: dict[str, Any]) -> str:
     return "conditional-image-generation" if info.get("num_classes") else "unconditional-image-generation"
 
 
-def _metric_value(result: dict[str, Any]) -> Any:
-    value = result.get("value")
+def _rounded(value: Any) -> Any:
     return round(value, 6) if isinstance(value, float) else value
+
+
+def _metric_value(result: dict[str, Any]) -> Any:
+    return _rounded(result.get("value"))
 
 
 def _protocol_rows(protocol: dict[str, Any]) -> list[tuple[str, str]]:
@@ -143,43 +195,77 @@ def _metric_args(protocol: dict[str, Any]) -> dict[str, Any] | None:
 
 
 # -- the card ----------------------------------------------------------------------------------------
-def card_data(info: dict[str, Any], model_id: str, license: str = LICENSE) -> Any:
-    """The YAML header: ``ModelCardData`` with the metrics as ``model-index`` results."""
+def _spread_of(result: dict[str, Any]) -> str | None:
+    """The mean a spread figure (kid_std, is_std) belongs to; None for any other figure."""
+    meta = BY_KEY.get(str(result.get("metric")))
+    return meta.std_of if meta is not None else None
+
+
+def _figures(info: dict[str, Any]) -> list[tuple[dict[str, Any], Any]]:
+    """(result, its spread or None) for each recorded figure, in eval.json order. A spread rides
+    with its mean (same dataset and split): it is not a figure of its own. A spread whose mean was
+    not recorded is listed alone, with no spread."""
+    results = [r for r in info.get("evaluation") or [] if isinstance(r, dict)]
+
+    def key(metric: Any, r: dict[str, Any]) -> tuple[str, Any, Any]:
+        return str(metric), r.get("dataset"), r.get("split")
+
+    means = {key(r.get("metric"), r) for r in results}
+    spreads = {key(_spread_of(r), r): r.get("value") for r in results if _spread_of(r)}
+
+    def folded(r: dict[str, Any]) -> bool:
+        mean = _spread_of(r)
+        return mean is not None and key(mean, r) in means
+
+    return [(r, spreads.get(key(r.get("metric"), r))) for r in results if not folded(r)]
+
+
+def _eval_result(result: dict[str, Any], spread: Any, info: dict[str, Any]) -> Any:
+    """One model-index entry; the spread goes into the metric's args (``std``)."""
+    data_name, pretty, hub_id = _dataset(info.get("dataset"))
+    task = task_type(info)
+    metric = str(result.get("metric", "?"))
+    protocol = result.get("protocol") or {}
+    args = {**(_metric_args(protocol) or {}), **({"std": _rounded(spread)} if spread is not None else {})}
+    return EvalResult(
+        task_type=task,
+        task_name=task.replace("-", " ").capitalize(),
+        dataset_type=hub_id or str(result.get("dataset") or data_name),
+        dataset_name=pretty if (result.get("dataset") in (None, data_name)) else str(result["dataset"]),
+        dataset_split=result.get("split") or protocol.get("real_split"),
+        metric_type=metric,
+        metric_name=display_name(metric),
+        metric_value=_metric_value(result),
+        metric_args=args or None,
+    )
+
+
+def card_data(info: dict[str, Any], model_id: str, license: str | None = None) -> Any:
+    """The YAML header: ``ModelCardData`` with the metrics as ``model-index`` results (a spread
+    such as kid_std is an arg of its mean, not a result); the licence as :func:`card_license` picks it."""
     arch = (info.get("architecture") or {}).get("name", "?")
     loss = (info.get("loss") or {}).get("name", "?")
     tricks = [t.get("name", "?") for t in info.get("tricks") or []]
-    data_name, pretty, hub_id = _dataset(info.get("dataset"))
-    task = task_type(info)
-    results = []
-    for r in info.get("evaluation") or []:
-        metric = str(r.get("metric", "?"))
-        protocol = r.get("protocol") or {}
-        results.append(
-            EvalResult(
-                task_type=task,
-                task_name=task.replace("-", " ").capitalize(),
-                dataset_type=hub_id or str(r.get("dataset") or data_name),
-                dataset_name=pretty if (r.get("dataset") in (None, data_name)) else str(r["dataset"]),
-                dataset_split=r.get("split") or protocol.get("real_split"),
-                metric_type=metric,
-                metric_name=display_name(metric),
-                metric_value=_metric_value(r),
-                metric_args=_metric_args(protocol),
-            )
-        )
-    tags = ["gan", "ganzoo", arch, loss, *tricks, task if _is_image(info) else "toy-data", data_name]
+    data_name, _, hub_id = _dataset(info.get("dataset"))
+    chosen = card_license(info, license)
+    results = [_eval_result(r, spread, info) for r, spread in _figures(info) if not _spread_of(r)]
+    tags = ["gan", "ganzoo", arch, loss, *tricks, task_type(info) if _is_image(info) else "toy-data", data_name]
     return ModelCardData(
         library_name="ganzoo",
-        license=license,
+        license=chosen.id,
+        license_name=chosen.name,
+        license_link=chosen.link,
         tags=tags,
         datasets=[hub_id] if hub_id else None,
-        pipeline_tag="unconditional-image-generation" if _is_image(info) and not info.get("num_classes") else None,
+        # The Hub has no class-conditional task; a conditional generator samples without labels too
+        # (random classes), so both kinds are "unconditional-image-generation" there.
+        pipeline_tag="unconditional-image-generation" if _is_image(info) else None,
         model_name=model_id if results else None,  # model-index needs it; without results it is noise
         eval_results=results or None,
     )
 
 
-def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str, Any]:
+def _context(info: dict[str, Any], model_id: str, has_samples: bool, license: str | None = None) -> dict[str, Any]:
     """Everything the template prints, already formatted."""
     arch = _plugin("architectures", info.get("architecture"))
     loss = _plugin("losses", info.get("loss"))
@@ -225,12 +311,12 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
         ("torch / ganzoo", f"{known(summary.torch_version)} / {known(summary.ganzoo_version, info.get('ganzoo_version'))}"),
     ]
     results = []
-    for r in info.get("evaluation") or []:
+    for r, spread in _figures(info):
         metric = str(r.get("metric", "?"))
         protocol = r.get("protocol") or {}
         results.append({
             "metric": display_name(metric),
-            "value": _fmt(_metric_value(r)),
+            "value": _fmt(_metric_value(r)) + (f" ± {_fmt(_rounded(spread))}" if spread is not None else ""),
             "dataset": str(r.get("dataset") or data_name),
             "split": str(r.get("split") or protocol.get("real_split") or "?"),
             "protocol": _protocol_rows(protocol),
@@ -277,6 +363,7 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool) -> dict[str
         "papers": papers,
         "extra_packages": extra_packages,
         "ganzoo_version": __version__,
+        "card_license": card_license(info, license),
     }
 
 
@@ -291,17 +378,18 @@ def _template() -> str:
     return resources.files("ganzoo").joinpath(TEMPLATE).read_text(encoding="utf-8")
 
 
-def render_card_from(info: dict[str, Any], model_id: str, *, has_samples: bool = True, license: str = LICENSE) -> str:
-    """The card text for a config dict as :func:`card_info` returns it."""
+def render_card_from(info: dict[str, Any], model_id: str, *, has_samples: bool = True, license: str | None = None) -> str:
+    """The card text for a config dict as :func:`card_info` returns it; ``license`` (a Hub licence
+    id) overrides the recorded or declared one (see :func:`card_license`)."""
     try:
-        card = ModelCard.from_template(card_data(info, model_id, license), template_str=_template(), **_context(info, model_id, has_samples))
+        card = ModelCard.from_template(card_data(info, model_id, license), template_str=_template(), **_context(info, model_id, has_samples, license))
     except ImportError as exc:  # jinja2 is ganzoo's dependency, not huggingface_hub's
         raise GanzooError(f"rendering model cards needs jinja2 ({exc}); pip install jinja2") from exc
     text = str(card)
     return text if text.endswith("\n") else text + "\n"
 
 
-def render_card(folder: str | Path, model_id: str | None = None, *, has_samples: bool | None = None) -> str:
+def render_card(folder: str | Path, model_id: str | None = None, *, has_samples: bool | None = None, license: str | None = None) -> str:
     """The model card (README.md text) for a training run or an exported model folder.
     ``has_samples`` defaults to what the folder shows: a run's card is published with a fresh
     grid; an export shows its grid if it has one."""
@@ -310,7 +398,7 @@ def render_card(folder: str | Path, model_id: str | None = None, *, has_samples:
     model_id = model_id or (info.get("weights") or {}).get("model_id") or default_model_id(info)
     if has_samples is None:
         has_samples = (folder / SAMPLES).is_file() or not info.get("weights")
-    return render_card_from(info, model_id, has_samples=has_samples)
+    return render_card_from(info, model_id, has_samples=has_samples, license=license)
 
 
 def summarize(folder: str | Path) -> str:

@@ -84,6 +84,10 @@ class DatasetPlugin:
     # id, when the data is published there, links the card to it.
     pretty_name: ClassVar[str] = ""
     hub_dataset: ClassVar[str | None] = None
+    # The Hub licence id model cards declare for weights trained on this data (e.g. "other" for
+    # CelebA's non-commercial terms, with their link); None leaves ganzoo's default, apache-2.0.
+    license: ClassVar[str | None] = None
+    license_link: ClassVar[str | None] = None
 
     def spec(self) -> DataSpec:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,6 +1,20 @@
 """Errors a ganzoo user can act on. Each message is one line: what is wrong and what to do."""
 from __future__ import annotations
 
+from typing import Any
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped: a message printed to a terminal
+    stays one line and cannot send escape codes, whatever a config.json or a file name held."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def quote(value: Any, limit: int = 80) -> str:
+    """Untrusted text quoted as Python would (``'...'``, control characters escaped), cut at ``limit``."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class GanzooError(Exception):
     """Base class: the CLI prints these as one line and exits non-zero, without a traceback."""
@@ -29,6 +43,10 @@ class ConfigError(GanzooError, ValueError):
 
 class CheckpointError(GanzooError):
     """A checkpoint or weights file is missing, corrupt, or not what it claims to be."""
+
+
+class CheckpointWriteError(CheckpointError, OSError):
+    """A checkpoint could not be written (a full disk, a read-only folder); the previous one is intact."""
 
 
 class NonFiniteLossError(GanzooError):

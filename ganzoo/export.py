@@ -1,25 +1,31 @@
 """Export a training run as the folder that is published: config.json, weights, card, sample grid.
 
-The folder's layout is described in ganzoo/layout.py. config.json is written last, so a folder
-whose config.json carries a "weights" section is a complete export; every file is written
-atomically.
+The folder's layout is described in ganzoo/layout.py. The export is written into a temporary
+folder beside OUT and swapped in whole when complete (safeio.replace_folder), so a failure or a
+kill at any moment leaves the previous export in OUT intact and loadable; files in OUT that are
+not part of an export (a ``.git`` of a Hub clone, the user's own) are carried into the new folder.
 """
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from . import __version__
-from .cards import render_card_from
+from .cards import check_license_id, render_card_from
+from .contracts import GANModel
 from .engine import checkpoint
-from .engine.grids import save_samples
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, quote
 from .layout import (
     CARD,
+    CHECKPOINTS,
     CONFIG,
     DISCRIMINATOR,
+    EXPORT_FILES,
     FORMAT_VERSION,
     SAMPLES,
     WEIGHTS,
@@ -30,15 +36,24 @@ from .layout import (
     run_metadata,
     weights_section,
 )
-from .loading import read_verified, rebuild_model
+from .loading import read_verified, rebuild_model, run_config
 from .pretrained import PretrainedGenerator
-from .safeio import read_json, sha256_file, write_atomic, write_json, write_safetensors
+from .safeio import make_temp_dir, read_json, recover_folder, replace_folder, sha256_file, write_atomic, write_json, write_safetensors
 
 SAMPLE_SEED = 0
+TEMP_INFIX = ".export-tmp-"  # .<OUT name>.export-tmp-XXXX: an export being built beside OUT
+MODEL_ID = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}")  # as Hub repo ids
+
+
+def check_model_id(model_id: str) -> str:
+    """A model id is NAME or ORG/NAME as the Hub spells repo ids (it goes into the card's snippet)."""
+    if not MODEL_ID.fullmatch(model_id) or "--" in model_id or ".." in model_id or model_id.endswith((".", "-")):
+        raise ConfigError(f"--model-id {quote(model_id)} is not a valid model id; use NAME or ORG/NAME made of letters, digits, '-', '_' and '.'")
+    return model_id
 
 
 def _check_out_dir(run_dir: Path, out_dir: Path, force: bool) -> None:
-    if out_dir.resolve() == run_dir.resolve() or (out_dir / "checkpoints").exists():
+    if out_dir.resolve() == run_dir.resolve() or (out_dir / CHECKPOINTS).exists():
         raise ConfigError(f"{out_dir} is a training run; export into a separate folder")
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"{out_dir} exists and is not a folder")
@@ -55,76 +70,127 @@ def export_run(
     model_id: str | None = None,
     samples: bool = True,
     force: bool = False,
+    license: str | None = None,
 ) -> Path:
-    """Write the publishable folder for a run's newest checkpoint; returns ``out_dir``.
+    """Write the publishable folder for a run's newest intact checkpoint; returns ``out_dir``.
 
     ``ema=False`` exports the raw generator instead of its EMA average (a run trained without EMA
     always exports its raw generator, and says so in config.json). Refuses to write into a
     non-empty folder that is not a previous export unless ``force``.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
+    out_dir = out_dir.resolve() if out_dir.is_symlink() else out_dir  # replace the folder, not the link
+    if model_id is not None:
+        check_model_id(model_id)
+    if license is not None:
+        check_license_id(license)
     if is_export(run_dir):
         raise ConfigError(f"{run_dir} is already an export; push or load it directly")
     if not is_run(run_dir):
-        raise CheckpointError(f"{run_dir} is not a training run (no config.json and checkpoints/ inside)")
+        raise CheckpointError(f"{run_dir} is not a training run (no checkpoints/ inside)")
+    recover_folder(out_dir)  # an earlier export killed between the two renames of a swap
     _check_out_dir(run_dir, out_dir, force)
-
-    config = read_json(run_dir / CONFIG, "run config")
-    ckpt = checkpoint.latest(run_dir)
-    if ckpt is None:
+    config = run_config(run_dir)
+    found = checkpoint.load_latest(run_dir)
+    if found is None:
         raise CheckpointError(f"{run_dir} has no checkpoint yet; train it first")
-    step, weights, _ = checkpoint.load(ckpt)
+    ckpt, step, weights, _ = found
+    model, raw, which = _rebuild(config, run_dir, ckpt, weights, ema)
+    exported = _exported_config(config, run_dir, step, which, model_id or default_model_id(config), license)
+    _build_beside(out_dir, lambda folder: _write_export(folder, model, raw if include_discriminator else None, exported, samples))
+    return out_dir
 
-    # Rebuild through the registry and load strictly, so what is exported is known to load.
+
+def _build_beside(out_dir: Path, write: Callable[[Path], None]) -> None:
+    """``write`` the export into a temporary folder beside ``out_dir``, then swap it in whole."""
+    for stale in out_dir.parent.glob(f".{out_dir.name}{TEMP_INFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an export that was killed
+    tmp = make_temp_dir(out_dir.parent, f".{out_dir.name}{TEMP_INFIX}")
+    try:
+        if out_dir.is_dir():
+            _carry_over(out_dir, tmp)
+        write(tmp)
+        replace_folder(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _rebuild(config: dict[str, Any], run_dir: Path, ckpt: Path, weights: dict[str, torch.Tensor], ema: bool) -> tuple[GANModel, dict[str, torch.Tensor], str]:
+    """(model with the checkpoint loaded, its raw state, "ema" or "raw"): rebuilt through the
+    registry and loaded strictly, so what is exported is known to load."""
     parts = checkpoint.sections(weights)
-    model = rebuild_model(config)
     raw = parts.get(checkpoint.MODEL, {})
-    checkpoint.load_strict(model, raw, f"{ckpt}:model")
     averaged = checkpoint.ema_generator(parts)
     which = "ema" if ema and averaged else "raw"
+    expect = {"model": (raw, f"{ckpt}:model"), **({"generator": (averaged, f"{ckpt}:ema")} if which == "ema" else {})}
+    model = rebuild_model(config, run_dir / CONFIG, expect)
+    checkpoint.load_strict(model, raw, f"{ckpt}:model")
     if which == "ema":
         checkpoint.load_strict(model.generator, averaged, f"{ckpt}:ema")
+    return model, raw, which
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    meta = {"format": "pt", "ganzoo": __version__}
-    write_safetensors(out_dir / WEIGHTS, model.generator.state_dict(), {**meta, "weights": which})
-    disc_entry = None
-    if include_discriminator:
-        write_safetensors(out_dir / DISCRIMINATOR, raw, {**meta, "weights": "raw-model"})
-        disc_entry = {
-            "file": DISCRIMINATOR,
-            "sha256": sha256_file(out_dir / DISCRIMINATOR),
-            "contents": "the raw model state (generator, discriminator and any encoder), keys as in model.state_dict()",
-        }
-    else:
-        (out_dir / DISCRIMINATOR).unlink(missing_ok=True)  # a stale one from an earlier export
 
-    model_id = model_id or default_model_id(config)
+def _exported_config(config: dict[str, Any], run_dir: Path, step: int, which: str, model_id: str, license: str | None) -> dict[str, Any]:
+    """The export's config.json without the sha256 of its files (added once they are written)."""
     ema_decay = (config.get("training") or {}).get("ema")
-    exported = {
+    return {
         **config,
         "weights": {
             "format_version": FORMAT_VERSION,
             "file": WEIGHTS,
-            "sha256": sha256_file(out_dir / WEIGHTS),
+            "sha256": None,
             "which": which,
             "ema_decay": ema_decay if which == "ema" else None,
             "step": step,
             "model_id": model_id,
             "exported_with": __version__,
-            "discriminator": disc_entry,
+            "discriminator": None,
+            **({"license": license} if license else {}),  # else the card takes the dataset plugin's
         },
         **run_metadata(run_dir),
     }
 
+
+def _write_export(folder: Path, model: GANModel, raw: dict[str, torch.Tensor] | None, exported: dict[str, Any], samples: bool) -> None:
+    weights = exported["weights"]
+    meta = {"format": "pt", "ganzoo": __version__}
+    write_safetensors(folder / WEIGHTS, model.generator.state_dict(), {**meta, "weights": weights["which"]})
+    weights["sha256"] = sha256_file(folder / WEIGHTS)
+    if raw is not None:
+        write_safetensors(folder / DISCRIMINATOR, raw, {**meta, "weights": "raw-model"})
+        weights["discriminator"] = {
+            "file": DISCRIMINATOR,
+            "sha256": sha256_file(folder / DISCRIMINATOR),
+            "contents": "the raw model state (generator, discriminator and any encoder), keys as in model.state_dict()",
+        }
     if samples:
-        _write_samples(PretrainedGenerator(model.generator, exported), out_dir / SAMPLES)
-    else:
-        (out_dir / SAMPLES).unlink(missing_ok=True)
-    card = render_card_from(exported, model_id, has_samples=samples)
-    write_atomic(out_dir / CARD, lambda p: p.write_text(card, encoding="utf-8"))
-    write_json(out_dir / CONFIG, exported)
-    return out_dir
+        PretrainedGenerator(model.generator, exported).save_sample_grid(folder / SAMPLES, seed=SAMPLE_SEED)
+    card = render_card_from(exported, weights["model_id"], has_samples=samples)
+    write_atomic(folder / CARD, lambda p: p.write_text(card, encoding="utf-8"))
+    write_json(folder / CONFIG, exported)
+
+
+def _carry_over(old: Path, new: Path) -> None:
+    """Hard-link (or copy) into ``new`` what ``old`` holds besides an export's own files, so that
+    swapping ``new`` in loses nothing; ``old`` stays whole until the swap."""
+    for entry in old.iterdir():
+        if entry.name in EXPORT_FILES or (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        target = new / entry.name
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry), target)
+        elif entry.is_dir():
+            shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry, target)
+
+
+def _link_or_copy(src: str | Path, dst: str | Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # a file system without hard links
+        shutil.copy2(src, dst)
 
 
 def verify_export(folder: Path) -> dict[str, Any]:
@@ -136,15 +202,3 @@ def verify_export(folder: Path) -> dict[str, Any]:
         entry = discriminator_entry(weights, folder)
         read_verified(folder / entry["file"], entry.get("sha256"))
     return config
-
-
-def _write_samples(generator: PretrainedGenerator, path: Path) -> None:
-    """An 8x8 grid with a fixed seed (one class per row for a conditional model)."""
-    n = 64
-    labels = None
-    if generator.num_classes:
-        labels = (torch.arange(n) // 8) % generator.num_classes
-    images = generator.sample(n, seed=SAMPLE_SEED, labels=labels)
-    if images.dim() == 2:  # points: a scatter plot needs more than 64 of them
-        images = generator.sample(1000, seed=SAMPLE_SEED)
-    save_samples(images, path, nrow=8)

@@ -21,16 +21,18 @@ uploads)::
     README.md                   the model card
     samples.png                 an 8x8 grid drawn with a fixed seed
 
-config.json is written last, so a folder whose config.json carries a ``weights`` section is a
-complete export.
+An export is built in a temporary folder beside OUT and swapped in whole (safeio.replace_folder),
+so a folder whose config.json carries a ``weights`` section is a complete export, and re-exporting
+over one never leaves a mix of old and new files.
 """
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError, quote
 from .safeio import read_json
 
 FORMAT_VERSION = 1  # of an export's weights section
@@ -44,7 +46,9 @@ WEIGHTS = "model.safetensors"
 DISCRIMINATOR = "discriminator.safetensors"
 CARD = "README.md"
 SAMPLES = "samples.png"
+TENSORBOARD = "tensorboard"
 EXPORT_FILES = (CONFIG, WEIGHTS, DISCRIMINATOR, CARD, SAMPLES)
+RUN_ENTRIES = frozenset({CONFIG, SUMMARY, EVAL, METRICS, CHECKPOINTS, SAMPLES_DIR, TENSORBOARD})
 
 
 def is_export(folder: str | Path) -> bool:
@@ -60,15 +64,47 @@ def is_export(folder: str | Path) -> bool:
 
 
 def is_run(folder: str | Path) -> bool:
-    """True for a training run directory (it has checkpoints/ and config.json)."""
-    return (Path(folder) / CHECKPOINTS).is_dir() and (Path(folder) / CONFIG).is_file()
+    """True for a training run directory: it has checkpoints/ (its config.json may be lost, as every
+    checkpoint keeps a copy)."""
+    return (Path(folder) / CHECKPOINTS).is_dir()
+
+
+def check_run_folder(folder: Path) -> None:
+    """Refuse to train into a folder that holds an export or anything else that is not a run: the
+    folder of ``--out`` must be new, empty, a run, or hold only what a run writes."""
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--out {folder} exists and is not a folder; choose a new folder")
+    if not folder.is_dir():
+        _check_writable(folder)
+        return
+    if is_export(folder):
+        raise ConfigError(f"--out {folder} holds an exported model, which training would overwrite; choose a new folder")
+    if not is_run(folder):
+        foreign = sorted(p.name for p in folder.iterdir() if p.name not in RUN_ENTRIES and not _own_temp_file(p.name))
+        if foreign:
+            raise ConfigError(f"--out {folder} is not a training run and holds {quote(foreign[0])} ({len(foreign)} "
+                              "entries no run writes); choose an empty or new folder")
+    _check_writable(folder)
+
+
+def _own_temp_file(name: str) -> bool:
+    """A temporary file safeio.write_atomic left when it was killed: ``.<name>.<random>.tmp``."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _check_writable(folder: Path) -> None:
+    """A one-line error now rather than an OSError at the first write, for a read-only place."""
+    existing = next((p for p in (folder, *folder.absolute().parents) if p.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write to --out {folder}: {existing} is read-only or not writable by you; choose another folder")
 
 
 def default_model_id(config: dict[str, Any]) -> str:
     """``<architecture>-<dataset>``, e.g. ``dcgan-fashion-mnist``."""
-    arch = (config.get("architecture") or {}).get("name", "gan")
-    data = (config.get("dataset") or {}).get("name", "data")
-    return f"{arch}-{data}"
+    arch, data = config.get("architecture"), config.get("dataset")
+    arch_name = arch.get("name", "gan") if isinstance(arch, dict) else "gan"
+    data_name = data.get("name", "data") if isinstance(data, dict) else "data"
+    return f"{arch_name}-{data_name}"
 
 
 def run_metadata(run_dir: Path) -> dict[str, Any]:
@@ -90,7 +126,7 @@ def folder_info(folder: Path) -> dict[str, Any]:
         return read_json(folder / CONFIG, "model config")
     if is_run(folder):
         return {**read_json(folder / CONFIG, "run config"), **run_metadata(folder)}
-    raise CheckpointError(f"{folder} is neither a training run (config.json + checkpoints/) nor an exported model folder")
+    raise CheckpointError(f"{folder} is neither a training run (checkpoints/) nor an exported model folder")
 
 
 # -- the weights section of an export's config.json ----------------------------------------------

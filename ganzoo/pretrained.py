@@ -6,6 +6,8 @@ the calls its users expect.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -13,10 +15,15 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+import ganzoo
+
 from . import registry
+from .cards import render_card_from
 from .contracts import GANModel, Generator
-from .engine.grids import image_grid, save_samples, to_uint8
+from .engine.grids import class_layout, image_grid, save_samples, to_uint8
 from .errors import ConfigError
+from .layout import CARD, CONFIG, DISCRIMINATOR, FORMAT_VERSION, SAMPLES, WEIGHTS, default_model_id
+from .safeio import sha256_file, write_atomic, write_json, write_safetensors
 from .traversal import traverse
 
 
@@ -25,6 +32,8 @@ class PretrainedGenerator:
 
     ``sample(n, seed=..., labels=...)`` returns images (or points) in [-1, 1]; ``interpolate``
     walks between latents; ``to_pil`` and ``save_grid`` turn samples into pictures.
+    ``from_pretrained``, ``save_pretrained`` and ``push_to_hub`` are the names huggingface_hub users
+    know, for ``ganzoo.load``, an export folder and ``ganzoo.push``.
     """
 
     def __init__(self, generator: Generator, config: dict[str, Any], model: GANModel | None = None) -> None:
@@ -32,6 +41,7 @@ class PretrainedGenerator:
         self.config = config
         self.model = model  # the whole architecture (discriminator, encoder) when loaded with it
         self.origin = "in memory"  # where the weights came from; ganzoo.load sets it
+        self.which: str | None = None  # "ema" or "raw" weights, when the loader records it
         if model is not None:
             model.eval()
 
@@ -176,6 +186,84 @@ class PretrainedGenerator:
     def save_grid(self, path: str | Path, n: int = 64, seed: int = 0, labels: Any = None) -> Path:
         samples = self.sample(n, seed=seed, labels=labels)
         return save_samples(samples, path, nrow=int(math.ceil(math.sqrt(n))))
+
+    # -- the huggingface_hub names -----------------------------------------------------------
+    # Thin wrappers over ganzoo.load / ganzoo.push, reached through the package's lazy front door:
+    # those live in modules that import this one (api -> loading -> pretrained), so they are looked
+    # up when called, not imported here.
+    @classmethod
+    def from_pretrained(cls, source: str | os.PathLike[str], **kwargs: Any) -> "PretrainedGenerator":
+        """``ganzoo.load(source, **kwargs)``: a Hub repo id (``org/name[@revision]``), a zoo model
+        name, an exported folder or a training run; see :func:`ganzoo.load` for the keywords."""
+        return ganzoo.load(source, **kwargs)
+
+    def save_pretrained(self, save_directory: str | os.PathLike[str], *, model_id: str | None = None,
+                        license: str | None = None, samples: bool = True) -> Path:
+        """Write this generator as an export folder (config.json, model.safetensors, README.md and,
+        unless ``samples=False``, samples.png), which ``ganzoo.load`` and ``ganzoo push`` read.
+
+        Only the generator is written, as it samples now (EMA or raw, as it was loaded); to publish a
+        discriminator, export the training run with ``ganzoo export --include-discriminator``.
+        Returns the folder.
+        """
+        out = Path(save_directory)
+        out.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()}
+        write_safetensors(out / WEIGHTS, state, {"format": "pt", "ganzoo": ganzoo.__version__, "weights": self._which()})
+        (out / DISCRIMINATOR).unlink(missing_ok=True)  # a stale one would not match these weights
+        config = self._export_config(out, model_id, license)
+        if samples:
+            self.save_sample_grid(out / SAMPLES)
+        else:
+            (out / SAMPLES).unlink(missing_ok=True)
+        card = render_card_from(config, config["weights"]["model_id"], has_samples=samples)
+        write_atomic(out / CARD, lambda p: p.write_text(card, encoding="utf-8"))
+        write_json(out / CONFIG, config)  # last: a folder with config.json's weights section is complete
+        return out
+
+    def push_to_hub(self, repo_id: str, *, license: str | None = None, **kwargs: Any) -> str:
+        """:meth:`save_pretrained` into a temporary folder, then ``ganzoo.push`` it to ``repo_id``
+        (keywords: private, revision, token, commit_message, endpoint, create_pr). Returns the commit
+        (or pull request) URL."""
+        with tempfile.TemporaryDirectory(prefix="ganzoo-push-") as tmp:
+            folder = self.save_pretrained(Path(tmp) / "export", model_id=repo_id, license=license)
+            return ganzoo.push(folder, repo_id, **kwargs)
+
+    def save_sample_grid(self, path: str | Path, seed: int = 0) -> Path:
+        """The grid an export publishes: 8x8 with a fixed seed; for a conditional model every class,
+        one per row (one per column past 8, see ``class_layout``); for points, a scatter of 1000."""
+        labels, nrow = class_layout(self.num_classes) if self.num_classes else (None, 8)
+        images = self.sample(64 if labels is None else len(labels), seed=seed, labels=labels)
+        if images.dim() == 2:  # points: a scatter plot needs more than 64 of them
+            images = self.sample(1000, seed=seed)
+        return save_samples(images, path, nrow=nrow)
+
+    def _which(self) -> str:
+        """Which weights these are, "ema" or "raw": what the loader recorded, else what the config says."""
+        if self.which is not None:
+            return self.which
+        weights = self.config.get("weights") or {}
+        return str(weights.get("which") or ("ema" if (self.config.get("training") or {}).get("ema") else "raw"))
+
+    def _export_config(self, out: Path, model_id: str | None, license: str | None) -> dict[str, Any]:
+        """The config this generator was built from, with a fresh weights section for ``out``."""
+        previous = self.config.get("weights") or {}
+        summary = self.config.get("summary") or {}
+        weights = {
+            "format_version": FORMAT_VERSION,
+            "file": WEIGHTS,
+            "sha256": sha256_file(out / WEIGHTS),
+            "which": self._which(),
+            "ema_decay": (self.config.get("training") or {}).get("ema") if self._which() == "ema" else None,
+            "step": previous.get("step", summary.get("step")),
+            "model_id": model_id or previous.get("model_id") or default_model_id(self.config),
+            "exported_with": ganzoo.__version__,
+            "discriminator": None,
+        }
+        chosen = license or previous.get("license")
+        if chosen:
+            weights["license"] = chosen
+        return {**self.config, "weights": weights}
 
     def __repr__(self) -> str:
         arch = self.config.get("architecture", {}).get("name", "?")

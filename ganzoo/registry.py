@@ -3,7 +3,8 @@
 The zoo's own variants are declared in ganzoo's pyproject.toml under the same entry-point groups a
 third-party package uses, so there is one code path for both. Discovery is lazy and cheap: listing
 reads entry-point metadata and each plugin's docstring from its source with ``ast``; no plugin
-module (and so no torch) is imported until a plugin is used.
+module (and so no torch) is imported until a plugin is used. A checkout that was never
+pip-installed has no entry-point metadata; the built-ins are then read from its pyproject.toml.
 """
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ import fnmatch
 import importlib
 import importlib.metadata as metadata
 import importlib.util
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
+
+from . import __version__
 from .errors import DuplicatePluginError, PluginLoadError, UnknownPluginError
 
 T = TypeVar("T")
@@ -127,6 +136,39 @@ def _missing_imports(tree: ast.Module, module: str) -> str | None:
     return None
 
 
+OWN_DISTRIBUTION = "ganzoo"
+CHECKOUT_PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def checkout_entry_points(group: str, pyproject: Path | None = None) -> dict[str, str]:
+    """name -> "module:attr" for ``group``, as the checkout's pyproject.toml declares the built-ins.
+
+    Used when ganzoo runs from a checkout that was never pip-installed (``torch.hub.load`` of a
+    clone, ``PYTHONPATH=.``): there is no distribution metadata then, so no entry points, but the
+    declarations are the same ones an install would register.
+    """
+    pyproject = pyproject or CHECKOUT_PYPROJECT
+    if not pyproject.is_file():
+        return {}
+    try:
+        with pyproject.open("rb") as fh:
+            project = tomllib.load(fh).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    if project.get("name") != OWN_DISTRIBUTION:
+        return {}
+    section = project.get("entry-points", {}).get(group, {})
+    return {str(k): str(v) for k, v in section.items()} if isinstance(section, dict) else {}
+
+
 class Registry(Generic[T]):
     """Names of one plugin kind (architecture, loss, dataset, trick) and the objects behind them."""
 
@@ -152,6 +194,9 @@ class Registry(Generic[T]):
                 if any(e.distribution == dist_name for e in entries):
                     continue
                 entries.append(PluginEntry(self.kind, ep.name, ep.value, dist_name, version))
+            if not _installed(OWN_DISTRIBUTION):  # a checkout that was never pip-installed
+                for name, target in checkout_entry_points(self.group).items():
+                    found.setdefault(name, []).append(PluginEntry(self.kind, name, target, OWN_DISTRIBUTION, __version__))
             self._discovered = found
         return self._discovered
 

@@ -1,15 +1,20 @@
 """Safe, atomic file I/O: safetensors only, never pickle; writes that cannot leave half a file.
 
 Everything ganzoo saves goes through :func:`write_atomic` (write a temporary file in the same
-folder, fsync, then ``os.replace``), and every weights file it reads goes through
-:func:`read_safetensors`, which recognises and refuses pickles and torch.save archives before
-any byte of them is interpreted.
+folder, fsync, then ``os.replace``); folders that must change as a whole (a checkpoint, an export)
+are built under a temporary name beside their final place and swapped in by
+:func:`replace_folder`. Every weights file ganzoo reads goes through :func:`read_safetensors`,
+which recognises and refuses pickles and torch.save archives before any byte of them is
+interpreted.
 """
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import os
+import shutil
 import struct
 import tempfile
 from pathlib import Path
@@ -24,8 +29,11 @@ if TYPE_CHECKING:  # torch is not imported here, so reading JSON stays torch-fre
     from torch import Tensor
 
 _MAX_HEADER = 100 * 1024 * 1024
+_MAX_JSON = 64 * 1024 * 1024  # config.json, trainer.json, eval.json: kilobytes in practice
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+OLD_SUFFIX = ".old"  # a folder swapped out by replace_folder where renameat2 is not available
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
 
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
@@ -43,6 +51,52 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def make_temp_dir(parent: Path, prefix: str) -> Path:
+    """An empty folder in ``parent`` with the permissions the user's umask gives (mkdtemp makes 0700)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    return tmp
+
+
+def replace_folder(new: Path, final: Path) -> None:
+    """Put the complete folder ``new`` at ``final``; an existing ``final`` is replaced as a whole, so a
+    reader (or a crash) sees the old folder or the new one, never a mix of their files."""
+    if not final.exists() and not final.is_symlink():
+        os.replace(new, final)
+        return
+    if _exchange(new, final):  # one atomic step; ``new`` now holds the old folder
+        shutil.rmtree(new, ignore_errors=True)
+        return
+    old = final.with_name(f".{final.name}{OLD_SUFFIX}")  # put back by recover_folder after a crash
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_folder(final: Path) -> None:
+    """Undo a :func:`replace_folder` killed between its two renames: the old folder goes back in place."""
+    old = final.with_name(f".{final.name}{OLD_SUFFIX}")
+    if old.is_dir() and not final.exists():
+        os.replace(old, final)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step with Linux's renameat2(RENAME_EXCHANGE); False where it does not exist."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError, TypeError):  # not glibc/Linux
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # an old kernel or a file system without it
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def write_json(path: str | Path, data: Any) -> None:
@@ -80,7 +134,7 @@ def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> tu
     """Tensors and metadata of a safetensors file; a one-line :class:`CheckpointError` otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file {path} does not exist")
+        raise CheckpointError(f"weights file {path} {_why_not_a_file(path)}")
     problem = sniff(path)
     if problem:
         raise CheckpointError(f"{path} is {problem}; ganzoo only loads .safetensors weights, never pickles")
@@ -93,6 +147,15 @@ def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> tu
     return tensors, metadata
 
 
+def _why_not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a file: missing, a dangling or looping link, or not a regular file."""
+    if path.is_symlink() and not path.exists():
+        return "is a symbolic link that leads nowhere (dangling or in a loop)"
+    if path.exists():
+        return "is not a regular file (a folder, a device or a pipe)"
+    return "does not exist"
+
+
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -103,10 +166,12 @@ def sha256_file(path: str | Path) -> str:
 
 def read_json(path: str | Path, what: str = "file") -> dict[str, Any]:
     path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{what} {path} {_why_not_a_file(path)}")
+    if path.stat().st_size > _MAX_JSON:
+        raise CheckpointError(f"{what} {path} is larger than {_MAX_JSON >> 20} MB, which no ganzoo JSON file is; restore or regenerate it")
     try:
         data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{what} {path} does not exist") from None
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{what} {path} is not valid JSON ({exc}); restore or regenerate it") from exc
     if not isinstance(data, dict):

@@ -5,17 +5,21 @@ routes ganzoo's publishing and loading use, on 127.0.0.1 at a free port, from re
 memory:
 
     POST /api/repos/create                          create a repo (409 if it exists)
-    POST /api/validate-yaml                         accept a README whose YAML header parses
+    POST /api/validate-yaml                         check a README's YAML header as the Hub does
+                                                    (licence, pipeline tag, model-index: see card_metadata_errors)
     POST /api/models/{id}/preupload/{rev}           every file is "regular": it travels in the commit
-    POST /api/models/{id}/commit/{rev}              NDJSON: header / file (base64) / deletedFile lines
+    POST /api/models/{id}/commit/{rev}              NDJSON: header / file (base64) / deletedFile lines;
+                                                    ?create_pr=1 commits to a new refs/pr/N instead
     POST /api/models/{id}/branch/{branch}           create a branch (409 if it exists)
     GET  /api/models/{id}[/revision/{rev}]          model info with siblings and sha
     GET  /api/models/{id}/tree/{rev}[/{path}]       files and folders
     HEAD/GET /{id}/resolve/{rev}/{path}             X-Repo-Commit, ETag, Content-Length
 
 Errors carry ``X-Error-Code`` (RepoNotFound, RevisionNotFound, EntryNotFound) as the Hub does, so
-the client raises its usual exceptions. The server stops by itself after ``lifetime`` seconds, and
-each connection times out, so a test that forgets to stop it cannot hang the suite.
+the client raises its usual exceptions. A repo's ``writers`` (Authorization headers), when set,
+are the only ones that may commit or branch; anyone may open a pull request. The server stops
+by itself after ``lifetime`` seconds, and each connection times out, so a test that forgets to
+stop it cannot hang the suite.
 
 Also here: :func:`seed_hf_cache`, which lays files out as the HF cache does, and :func:`tiny_run`,
 a two-step training run to export, load and publish.
@@ -36,6 +40,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+import yaml
 
 MAX_BODY = 64 * 1024 * 1024
 GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n*.png filter=lfs diff=lfs merge=lfs -text\n"
@@ -61,6 +66,7 @@ class Repo:
     repo_id: str
     private: bool
     branches: dict[str, str] = field(default_factory=dict)
+    writers: set[str] | None = None  # Authorization headers that may commit; None: anyone
     commits: dict[str, Commit] = field(default_factory=dict)
 
     def commit(self, branch: str, summary: str, added: dict[str, bytes], deleted: list[str]) -> Commit:
@@ -93,6 +99,104 @@ class _HubError(Exception):
     def __init__(self, status: int, code: str | None, message: str, commit: str | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.commit, self.extra = status, code, message, commit, extra
+
+
+# -- what the Hub checks in a model card's metadata ----------------------------------------------------
+# The subset of the Hub's rules ganzoo's cards rely on: a known licence id ("other" with a name), a
+# known pipeline tag, lists of strings for tags and datasets, and model-index entries with a task
+# type, a dataset type and name, and metrics that each have a type and a value.
+# https://huggingface.co/docs/hub/repositories-licenses and huggingface.js packages/tasks/src/pipelines.ts
+HUB_LICENSES = frozenset("""
+apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0 bigcode-openrail-m
+afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause bsd-3-clause-clear c-uda cc cc0-1.0 cc-by-2.0 cc-by-2.5
+cc-by-3.0 cc-by-4.0 cc-by-sa-3.0 cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0 cc-by-nc-4.0 cc-by-nd-4.0 cc-by-nc-nd-3.0
+cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0 cdla-sharing-1.0 cdla-permissive-1.0
+cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1 agpl-3.0 gfdl gpl gpl-2.0 gpl-3.0 lgpl
+lgpl-2.1 lgpl-3.0 isc lppl-1.3c ms-pl apple-ascl mpl-2.0 odc-by odbl
+openrail++ osl-3.0 postgresql ofl-1.1 ncsa unlicense zlib pddl lgpl-lr deepfloyd-if-license
+llama2 llama3 llama3.1 llama3.2 llama3.3 gemma unknown other
+""".split())
+PIPELINE_TAGS = frozenset("""
+biology text-classification token-classification table-question-answering question-answering zero-shot-classification
+translation summarization feature-extraction text-generation text2text-generation fill-mask sentence-similarity
+text-to-speech text-to-audio automatic-speech-recognition audio-to-audio audio-classification audio-text-to-text
+voice-activity-detection depth-estimation image-classification object-detection image-segmentation text-to-image
+image-to-text image-to-image image-to-video unconditional-image-generation video-classification reinforcement-learning
+robotics tabular-classification tabular-regression tabular-to-text table-to-text multiple-choice text-ranking
+text-retrieval time-series-forecasting text-to-video image-text-to-text visual-question-answering
+document-question-answering zero-shot-image-classification graph-ml mask-generation zero-shot-object-detection
+text-to-3d image-to-3d image-feature-extraction video-text-to-text keypoint-detection visual-document-retrieval
+any-to-any other
+""".split())
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _model_index_errors(index: Any) -> list[str]:
+    if not isinstance(index, list):
+        return ["model-index must be a list"]
+    errors = []
+    for i, model in enumerate(index):
+        if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+            errors.append(f"model-index[{i}].name must be a string")
+            continue
+        for j, result in enumerate(model.get("results") or []):
+            where = f"model-index[{i}].results[{j}]"
+            task, dataset, metrics = (result.get(k) if isinstance(result, dict) else None for k in ("task", "dataset", "metrics"))
+            if not isinstance(task, dict) or not isinstance(task.get("type"), str):
+                errors.append(f"{where}.task.type is required")
+            if not isinstance(dataset, dict) or not all(isinstance(dataset.get(k), str) for k in ("type", "name")):
+                errors.append(f"{where}.dataset needs a type and a name")
+            if not isinstance(metrics, list) or not metrics:
+                errors.append(f"{where}.metrics must be a non-empty list")
+                continue
+            for k, metric in enumerate(metrics):
+                ok = isinstance(metric, dict) and isinstance(metric.get("type"), str) and isinstance(metric.get("value"), (int, float, str))
+                if not ok or isinstance(metric.get("value"), bool):
+                    errors.append(f"{where}.metrics[{k}] needs a type and a number or string value")
+                elif not isinstance(metric.get("args", {}), (dict, str, list)):
+                    errors.append(f"{where}.metrics[{k}].args must be a mapping")
+    return errors
+
+
+def card_metadata_errors(meta: Any) -> list[str]:
+    """What the Hub would reject in a README's YAML header (as far as ganzoo's cards go)."""
+    if meta is None:
+        return []
+    if not isinstance(meta, dict):
+        return ["the metadata must be a mapping"]
+    errors = []
+    license = meta.get("license")
+    if license is not None and license not in HUB_LICENSES:
+        errors.append(f'"license" must be one of the Hub\'s licence ids, got {license!r}')
+    if license == "other" and not isinstance(meta.get("license_name"), str):
+        errors.append('"license: other" needs a "license_name"')
+    tag = meta.get("pipeline_tag")
+    if tag is not None and tag not in PIPELINE_TAGS:
+        errors.append(f'"pipeline_tag" must be a Hub task, got {tag!r}')
+    for key in ("tags", "datasets"):
+        if key in meta and not _strings(meta[key]):
+            errors.append(f'"{key}" must be a list of strings')
+    if "library_name" in meta and not isinstance(meta["library_name"], str):
+        errors.append('"library_name" must be a string')
+    if "model-index" in meta:
+        errors.extend(_model_index_errors(meta["model-index"]))
+    return errors
+
+
+def card_metadata(content: str) -> Any:
+    """The YAML header of a README, or None without one; raises _HubError when it does not parse."""
+    if not content.startswith("---"):
+        return None
+    parts = content.split("---", 2)
+    if len(parts) < 3:
+        raise _HubError(400, None, "Invalid YAML: the header is not closed", errors=[{"message": "the YAML header is not closed"}])
+    try:
+        return yaml.safe_load(parts[1])
+    except yaml.YAMLError as exc:
+        raise _HubError(400, None, f"Invalid YAML: {exc}", errors=[{"message": f"Invalid YAML: {exc}"}]) from None
 
 
 class HubDouble:
@@ -178,15 +282,9 @@ class HubDouble:
         return {"url": f"{self.url}/{repo_id}", "name": repo_id}
 
     def validate_yaml(self, body: dict[str, Any]) -> dict[str, Any]:
-        import yaml
-
-        content = str(body.get("content", ""))
-        if content.startswith("---"):
-            header = content.split("---", 2)[1] if content.count("---") >= 2 else ""
-            try:
-                yaml.safe_load(header)
-            except yaml.YAMLError as exc:
-                raise _HubError(400, None, f"Invalid YAML: {exc}") from None
+        errors = card_metadata_errors(card_metadata(str(body.get("content", ""))))
+        if errors:
+            raise _HubError(400, None, "; ".join(errors), errors=[{"message": e} for e in errors])
         return {"errors": [], "warnings": []}
 
     def preupload(self, repo: Repo, revision: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -199,9 +297,25 @@ class HubDouble:
             files.append({"path": path, "uploadMode": "regular", "shouldIgnore": False, "oid": oid})
         return {"files": files, "commitOid": commit.oid}
 
-    def commit(self, repo: Repo, revision: str, raw: bytes) -> dict[str, Any]:
+    def _check_writer(self, repo: Repo, auth: str | None) -> None:
+        if repo.writers is not None and auth not in repo.writers:
+            raise _HubError(403, None, f"You don't have write access to {repo.repo_id}; open a pull request instead")
+
+    def open_pr(self, repo: Repo, base: str) -> tuple[str, int]:
+        """A new refs/pr/N branch from ``base``'s head: (its name, N)."""
+        start = self._commit_of(repo, base)
+        number = 1 + sum(1 for b in repo.branches if b.startswith("refs/pr/"))
+        repo.branches[f"refs/pr/{number}"] = start.oid
+        return f"refs/pr/{number}", number
+
+    def commit(self, repo: Repo, revision: str, raw: bytes, *, create_pr: bool = False, auth: str | None = None) -> dict[str, Any]:
         if revision not in repo.branches:
             raise _HubError(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        number = None
+        if create_pr:  # anyone who can see the repo may open a pull request
+            revision, number = self.open_pr(repo, revision)
+        else:
+            self._check_writer(repo, auth)
         summary, added, deleted = "", {}, []
         for line in raw.splitlines():
             if not line.strip():
@@ -224,9 +338,13 @@ class HubDouble:
         if not summary:
             raise _HubError(400, None, "a commit needs a summary")
         commit = repo.commit(revision, summary, added, deleted)
-        return {"success": True, "commitOid": commit.oid, "commitUrl": f"{self.url}/{repo.repo_id}/commit/{commit.oid}"}
+        out = {"success": True, "commitOid": commit.oid, "commitUrl": f"{self.url}/{repo.repo_id}/commit/{commit.oid}"}
+        if number is not None:
+            out["pullRequestUrl"] = f"{self.url}/{repo.repo_id}/discussions/{number}"
+        return out
 
-    def create_branch(self, repo: Repo, branch: str, body: dict[str, Any]) -> dict[str, Any]:
+    def create_branch(self, repo: Repo, branch: str, body: dict[str, Any], auth: str | None = None) -> dict[str, Any]:
+        self._check_writer(repo, auth)
         if branch in repo.branches:
             raise _HubError(409, None, f"Branch {branch} already exists")
         start = self._commit_of(repo, body.get("startingPoint") or "main")
@@ -362,9 +480,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if method == "POST" and len(rest) == 2 and rest[0] == "preupload":
                     return hub.preupload(repo, rest[1], self._json_body())
                 if method == "POST" and len(rest) == 2 and rest[0] == "commit":
-                    return hub.commit(repo, rest[1], self._body())
+                    return hub.commit(repo, rest[1], self._body(), create_pr=query.get("create_pr") == "1", auth=self.headers.get("Authorization"))
                 if method == "POST" and len(rest) == 2 and rest[0] == "branch":
-                    return hub.create_branch(repo, rest[1], self._json_body())
+                    return hub.create_branch(repo, rest[1], self._json_body(), self.headers.get("Authorization"))
                 if method == "GET" and not rest:
                     return hub.model_info(repo, "main")
                 if method == "GET" and len(rest) == 2 and rest[0] == "revision":
@@ -382,10 +500,29 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # -- pytest fixtures ----------------------------------------------------------------------------------
+class _SessionAt:
+    """The HTTP session of ``huggingface_hub.repocard``, with requests to the default endpoint sent
+    to ``endpoint``: huggingface_hub 2.0's ``ModelCard.validate`` posts to https://huggingface.co
+    whatever HF_ENDPOINT says (later releases use the configured endpoint, and pass through here)."""
+
+    def __init__(self, session: Any, endpoint: str, default: str) -> None:
+        self.session, self.endpoint, self.default = session, endpoint, default
+
+    def post(self, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.startswith(self.default + "/"):
+            url = self.endpoint + url[len(self.default):]
+        return self.session.post(url, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
 def _point_client_at(monkeypatch: pytest.MonkeyPatch, endpoint: str, cache: Path, offline: bool) -> None:
     """huggingface_hub reads its environment at import time, so tests patch its constants."""
-    from huggingface_hub import constants
+    from huggingface_hub import constants, repocard
 
+    real_session = repocard.get_session
+    monkeypatch.setattr(repocard, "get_session", lambda: _SessionAt(real_session(), endpoint, constants._HF_DEFAULT_ENDPOINT))
     monkeypatch.setattr(constants, "ENDPOINT", endpoint)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
@@ -411,8 +548,32 @@ def offline_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+class _RecordedSleep:
+    """``time`` for huggingface_hub's HTTP module, with ``sleep`` recorded instead of slept."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 @pytest.fixture
-def unreachable_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def backoff_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """huggingface_hub retries a HEAD that found no Hub, with backoff (1+2+4+8+8 s), when the cache
+    lacks the file; the waits are recorded here instead of slept, so the suite stays fast."""
+    from huggingface_hub.utils import _http
+
+    recorder = _RecordedSleep()
+    monkeypatch.setattr(_http, "time", recorder)
+    return recorder.waits
+
+
+@pytest.fixture
+def unreachable_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backoff_waits: list[float]) -> str:
     """Online mode, but the endpoint refuses connections (a closed loopback port), as with no network."""
     import socket
 

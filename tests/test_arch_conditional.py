@@ -163,8 +163,8 @@ def test_two_steps_then_sample_with_labels(arch: str, tmp_path) -> None:
         steps=2, batch_size=4, n_critic=1, sample_every=2, checkpoint_every=2, device="cpu",
     )
     trainer = Trainer(config, tmp_path / "run", progress=False)
-    # the trainer's sample grid shows one class per row of 8
-    assert trainer.fixed_y[:8].tolist() == [0] * 8 and trainer.fixed_y[8:16].tolist() == [1] * 8
+    # the trainer's sample grid shows every class: 10 classes, more than its 8 rows, so one per column
+    assert trainer.grid_nrow == 10 and trainer.fixed_y[:10].tolist() == list(range(10)) == trainer.fixed_y[10:20].tolist()
     trainer.fit()
     G = load_run(tmp_path / "run")
     threes = G.sample(6, seed=0, labels=3)

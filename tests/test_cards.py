@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from huggingface_hub import ModelCard, metadata_load
 
-from ganzoo.cards import card_info, render_card, render_card_from, summarize
+from ganzoo.cards import card_info, card_license, render_card, render_card_from, summarize
 from ganzoo.errors import CheckpointError
 from ganzoo.export import export_run
-from hub_double import tiny_run
+from ganzoo.metric_catalog import BY_KEY
+from hub_double import HUB_LICENSES, PIPELINE_TAGS, HubDouble, card_metadata, card_metadata_errors, hub, tiny_run  # noqa: F401
 
 PROTOCOL = {
     "feature_network": "inception-2015-12-05 (pool3, 2048-d)",
@@ -104,7 +105,8 @@ def test_conditional_model_and_uninstalled_plugin(run: Path) -> None:
     info["loss"] = {"name": "hinge-x", "args": {}, "distribution": "ganzoo-hinge", "version": "0.3"}
     text = render_card_from(info, "org/cond")
     card = ModelCard(text)
-    assert "conditional-image-generation" in card.data.tags and card.data.pipeline_tag is None
+    assert "conditional-image-generation" in card.data.tags
+    assert card.data.pipeline_tag == "unconditional-image-generation"  # the Hub's task: it samples without labels too
     assert all(r.task_type == "conditional-image-generation" for r in card.data.eval_results)
     assert "not installed here: pip install 'ganzoo-hinge==0.3'" in card.text
     assert "`pip install ganzoo ganzoo-hinge==0.3`" in card.text  # the usage section names the extra package
@@ -145,3 +147,94 @@ def test_cli_card(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         main(["card", str(tmp_path / "nowhere")])
     err = capsys.readouterr().err
     assert info.value.code == 1 and err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+
+
+# -- Hub metadata: spreads, licences, pipeline tag, and the Hub's validation -----------------------------
+SPREADS = [
+    {"metric": "kid_mean", "value": 0.0123, "dataset": "fake", "split": "test", "protocol": PROTOCOL},
+    {"metric": "kid_std", "value": 0.0011, "dataset": "fake", "split": "test", "protocol": PROTOCOL},
+    {"metric": "is_mean", "value": 2.5, "dataset": "fake", "split": "test", "protocol": PROTOCOL},
+    {"metric": "is_std", "value": 0.25, "dataset": "fake", "split": "test", "protocol": PROTOCOL},
+]
+
+
+def _variant(run: Path, **changes: object) -> dict:
+    info = card_info(run)
+    info.update(changes)
+    return info
+
+
+def test_a_spread_is_published_with_its_mean(run: Path) -> None:
+    card = ModelCard(render_card_from(_variant(run, evaluation=SPREADS), "org/tiny"))
+    results = {r.metric_type: r for r in card.data.eval_results}
+    assert set(results) == {"kid_mean", "is_mean"}  # kid_std and is_std are not metrics of their own
+    assert results["kid_mean"].metric_args["std"] == pytest.approx(0.0011) and results["is_mean"].metric_args["std"] == 0.25
+    assert "| KID | 0.0123 ± 0.0011 |" in card.text and "**Inception Score = 2.5 ± 0.25**" in card.text
+    alone = ModelCard(render_card_from(_variant(run, evaluation=SPREADS[1:2]), "org/tiny"))
+    assert alone.data.eval_results is None and "0.0011" in alone.text  # a spread without its mean: text only
+
+
+@pytest.mark.parametrize("dataset, expected", [
+    ("celeba", ("other", "celeba-terms", "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html")),
+    ("fashion-mnist", ("mit", None, None)),
+    ("fake", ("apache-2.0", None, None)),  # the plugin declares none: ganzoo's default
+])
+def test_license_defaults_to_the_dataset_plugins(run: Path, dataset: str, expected: tuple) -> None:
+    info = _variant(run, dataset={"name": dataset, "args": {}})
+    data = ModelCard(render_card_from(info, "org/tiny")).data
+    assert (data.license, data.license_name, data.license_link) == expected
+    assert card_license(info, "cc-by-4.0").id == "cc-by-4.0"  # --license wins
+    info["weights"] = {"license": "cc-by-nc-4.0"}  # an export records the licence it was published with
+    assert card_license(info).id == "cc-by-nc-4.0"
+
+
+def test_cli_card_license(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ganzoo.cli import main
+
+    main(["card", str(run), "--license", "cc-by-nc-4.0"])
+    out = capsys.readouterr().out
+    assert ModelCard(out).data.license == "cc-by-nc-4.0" and "`cc-by-nc-4.0`: chosen by the publisher" in out
+
+
+def _cards(run: Path) -> dict[str, str]:
+    """The card in each shape ganzoo publishes."""
+    return {
+        "unconditional with metrics": render_card(run, "org/tiny"),
+        "spreads": render_card_from(_variant(run, evaluation=SPREADS), "org/tiny"),
+        "conditional": render_card_from(_variant(run, num_classes=10), "org/cond"),
+        "celeba": render_card_from(_variant(run, dataset={"name": "celeba", "args": {}}, evaluation=[]), "org/faces"),
+        "points": render_card_from(_variant(run, data_shape=[2], dataset={"name": "toy-ring", "args": {}}), "org/ring"),
+    }
+
+
+def test_card_metadata_schema_fields(run: Path) -> None:
+    # The fields ganzoo relies on, checked as the Hub checks them (tests/hub_double.card_metadata_errors).
+    cards = _cards(run)
+    for shape, text in cards.items():
+        meta = card_metadata(text)  # the YAML header, as the Hub reads it
+        assert card_metadata_errors(meta) == [], shape
+        assert meta["library_name"] == "ganzoo" and meta["license"] in HUB_LICENSES, shape
+        assert all(isinstance(t, str) for t in meta["tags"]) and {"gan", "ganzoo"} <= set(meta["tags"]), shape
+        assert meta.get("pipeline_tag") in PIPELINE_TAGS | {None}, shape
+        for result in (meta.get("model-index") or [{}])[0].get("results", []):
+            assert result["task"]["type"] and result["dataset"]["type"] and result["dataset"]["name"], shape
+            for metric in result["metrics"]:
+                assert BY_KEY[metric["type"]].std_of is None and isinstance(metric["value"], (int, float)), shape
+    assert ModelCard(cards["conditional"]).data.pipeline_tag == "unconditional-image-generation"
+    assert "pipeline_tag" not in card_metadata(cards["points"])  # 2-D points are no Hub task
+    # ... and the validator is no rubber stamp
+    bad = {"license": "apache", "pipeline_tag": "conditional-image-generation", "tags": ["gan", 3],
+           "model-index": [{"name": "x", "results": [{"task": {}, "dataset": {"type": "d"}, "metrics": [{"type": "fid"}]}]}]}
+    assert len(card_metadata_errors(bad)) == 6
+    assert card_metadata_errors({"license": "other"}) == ['"license: other" needs a "license_name"']
+
+
+def test_cards_pass_the_hubs_validation(run: Path, hub: HubDouble) -> None:
+    # huggingface_hub's own ModelCard.validate, against the double's /api/validate-yaml
+    cards = _cards(run)
+    for text in cards.values():
+        ModelCard(text).validate()
+    broken = ModelCard(cards["spreads"].replace("license: apache-2.0", "license: apache"))
+    with pytest.raises(ValueError, match="license"):
+        broken.validate()
+    assert sum(1 for method, path in hub.requests if path == "/api/validate-yaml") == len(cards) + 1

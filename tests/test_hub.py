@@ -8,17 +8,20 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from safetensors import safe_open
 
 import ganzoo
+from ganzoo import registry
 from ganzoo.api import load
-from ganzoo.cards import summarize
-from ganzoo.errors import CheckpointError, ConfigError, GanzooError
+from ganzoo.cards import render_card, summarize
+from ganzoo.errors import CheckpointError, ConfigError, GanzooError, UnknownPluginError
 from ganzoo.export import export_run
-from ganzoo.hub import HubUnreachableError, ModelNotFoundError, locate, push, zoo_models
+from ganzoo.hub import HubError, HubUnreachableError, ModelNotFoundError, locate, push, zoo_models
 from ganzoo.loading import load_run, rebuild_model
+from ganzoo.pretrained import PretrainedGenerator
 from ganzoo.safeio import sha256_file
-from hub_double import HubDouble, hub, offline_cache, seed_hf_cache, tiny_run, unreachable_hub  # noqa: F401
+from hub_double import HubDouble, backoff_waits, hub, offline_cache, seed_hf_cache, tiny_run, unreachable_hub  # noqa: F401
 from conftest import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -176,12 +179,50 @@ def test_zoo_name_loads_the_shipped_copy_without_network(zoo: Path, run: Path, o
     assert summarize(folder).startswith("org/tiny: An image generator with the dcgan architecture")  # what `make demo` prints
 
 
-def test_zoo_hub_id_falls_back_to_the_shipped_copy_when_the_hub_is_unreachable(zoo: Path, run: Path, unreachable_hub: str) -> None:
+def test_zoo_hub_id_falls_back_to_the_shipped_copy_when_the_hub_is_unreachable(
+    zoo: Path, run: Path, unreachable_hub: str, backoff_waits: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
     started = time.perf_counter()
     G = load("ganzoo/dcgan-fashion-mnist")
     assert G.origin.startswith("model_cards")
-    assert time.perf_counter() - started < 5  # one refused HEAD, no retry loop
+    assert time.perf_counter() - started < 5  # refused connections; huggingface_hub's backoff waits are recorded, not slept
+    assert backoff_waits  # hf_hub_download retried by itself before giving up: its LocalEntryNotFoundError means "unreachable"
     assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+    # one line of ganzoo's (huggingface_hub logs its retries on its own)
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ganzoo:")]
+    assert len(notes) == 1 and "ganzoo/dcgan-fashion-mnist could not be fetched from the Hub" in notes[0] and str(zoo) in notes[0]
+
+
+def test_unreachable_hub_with_a_cached_copy_uses_it(export: Path, run: Path, unreachable_hub: str, backoff_waits: list[float],
+                                                   tmp_path: Path) -> None:
+    # hf_hub_download falls back to the HF cache by itself: no HEAD of ganzoo's own, no retry.
+    commit = seed_hf_cache(tmp_path / "hf-cache", "org/tiny", export)
+    G = load("org/tiny")
+    assert commit in G.origin and backoff_waits == []
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+
+
+def test_a_load_makes_one_request_per_file(run: Path, hub: HubDouble) -> None:
+    # The Hub counts each HEAD/GET of config.json as a download: one HEAD per load, and a GET on a cold cache.
+    push(run, "org/tiny")
+    mark = len(hub.requests)
+    load("org/tiny")
+    cold = hub.requests_since(mark)
+    assert sorted(m for m, p in cold if p.endswith("/config.json")) == ["GET", "HEAD"]
+    assert sorted(m for m, p in cold if p.endswith("/model.safetensors")) == ["GET", "HEAD"]
+    assert all("/resolve/" in p for _, p in cold)  # nothing but the files
+    mark = len(hub.requests)
+    load("org/tiny")
+    # config.json is checked once; the weights, pinned to its commit, come from the cache without a request
+    assert [(m, p.rsplit("/", 1)[-1]) for m, p in hub.requests_since(mark)] == [("HEAD", "config.json")]
+
+
+def test_a_zoo_model_missing_on_the_hub_says_it_uses_the_shipped_copy(zoo: Path, hub: HubDouble, capsys: pytest.CaptureFixture[str]) -> None:
+    assert load("ganzoo/dcgan-fashion-mnist").origin.startswith("model_cards")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ganzoo: ganzoo/dcgan-fashion-mnist is not on the Hub") and str(zoo) in err
+    load("dcgan-fashion-mnist")  # a bare zoo name means the shipped copy: nothing to say
+    assert capsys.readouterr().err == ""
 
 
 def test_unreachable_hub_and_empty_cache_is_one_line(unreachable_hub: str) -> None:
@@ -313,6 +354,74 @@ def test_private_repo_needs_a_token(run: Path, hub: HubDouble) -> None:
     assert load("org/secret", token="hf_read").sample(1, seed=0).shape == (1, 1, 28, 28)
 
 
+def test_push_renders_the_card_for_the_repo_it_pushes_to(run: Path, export: Path, hub: HubDouble, tmp_path: Path) -> None:
+    plain = export_run(run, tmp_path / "plain")  # no model id: made for "dcgan-fake"
+    before = {p.name: p.read_bytes() for p in plain.iterdir()}
+    push(plain, "alice/my-dcgan")
+    files = hub.repo("alice/my-dcgan").history()[0].files
+    card = ModelCard(files["README.md"].decode())
+    assert "# alice/my-dcgan\n" in card.text and 'ganzoo.load("alice/my-dcgan")' in card.text and "dcgan-fake" not in card.text
+    assert json.loads(files["config.json"])["weights"]["model_id"] == "alice/my-dcgan"  # re-rendering gives the same card
+    assert files["model.safetensors"] == before["model.safetensors"]
+    assert {p.name: p.read_bytes() for p in plain.iterdir()} == before  # the export folder is left as it was
+    push(export, "org/tiny")  # an export made for this repo is published byte for byte
+    assert hub.repo("org/tiny").history()[0].files["README.md"] == (export / "README.md").read_bytes()
+
+
+def test_push_with_a_license(export: Path, hub: HubDouble) -> None:
+    push(export, "org/tiny", license="cc-by-nc-4.0")
+    files = hub.repo("org/tiny").history()[0].files
+    assert ModelCard(files["README.md"].decode()).data.license == "cc-by-nc-4.0"
+    assert json.loads(files["config.json"])["weights"]["license"] == "cc-by-nc-4.0"
+    with pytest.raises(HubError, match="license"):  # the Hub (here its double) refuses an unknown licence id
+        push(export, "org/tiny", license="apache")
+
+
+def test_revisions_with_slashes_and_pull_requests(export: Path, run: Path, hub: HubDouble, capsys: pytest.CaptureFixture[str]) -> None:
+    push(export, "org/tiny")
+    push(export, "org/tiny", revision="feature/x", license="mit")
+    assert load("org/tiny@feature/x").origin.startswith("Hub")  # not "folder ... does not exist"
+    assert "feature/x" in hub.repo("org/tiny").branches
+
+    hub.repo("org/tiny").writers = {"Bearer hf_owner"}  # someone else's repo
+    with pytest.raises(HubError, match="--create-pr"):
+        push(export, "org/tiny", token="hf_visitor", license="mit")
+    url = push(export, "org/tiny", token="hf_visitor", create_pr=True, license="cc-by-4.0")
+    repo = hub.repo("org/tiny")
+    assert url.endswith("/org/tiny/discussions/1") and repo.branches["refs/pr/1"] != repo.branches["main"]
+    assert repo.history("main")[0].files["README.md"] == (export / "README.md").read_bytes()  # main is untouched
+    G = load("org/tiny@refs/pr/1")
+    assert repo.branches["refs/pr/1"] in G.origin and torch.equal(G.sample(6, seed=3), ema_samples(run))
+    assert load("org/tiny", revision="refs/pr/1").origin == G.origin
+
+    code, out, err = run_cli(["push", str(export), "--repo", "org/tiny", "--create-pr", "--license", "cc-by-sa-4.0",
+                              "--token", "hf_visitor", "--endpoint", hub.url], capsys)
+    assert code == 0, err
+    assert "pull request" in out and out.rstrip().endswith("/org/tiny/discussions/2")
+    with pytest.raises(HubError, match="no repo"):  # a pull request needs an existing repo
+        push(export, "org/absent", create_pr=True)
+
+
+def test_huggingface_hub_names_on_the_generator(run: Path, export: Path, hub: HubDouble, tmp_path: Path) -> None:
+    G = PretrainedGenerator.from_pretrained(export)
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
+    saved = G.save_pretrained(tmp_path / "saved", model_id="org/saved")
+    assert {p.name for p in saved.iterdir()} == PUBLISHED
+    weights = json.loads((saved / "config.json").read_text())["weights"]
+    assert weights["model_id"] == "org/saved" and weights["which"] == "ema" and weights["sha256"] == sha256_file(saved / "model.safetensors")
+    assert (saved / "README.md").read_text() == render_card(saved)  # the card is the export's card
+    assert torch.equal(ganzoo.load(saved).sample(6, seed=3), G.sample(6, seed=3))
+
+    from_run = PretrainedGenerator.from_pretrained(run).save_pretrained(tmp_path / "from-run", samples=False)
+    assert {p.name for p in from_run.iterdir()} == PUBLISHED - {"samples.png"}
+    assert torch.equal(load(from_run).sample(6, seed=3), ema_samples(run))
+
+    url = G.push_to_hub("org/saved", license="mit")
+    head = hub.repo("org/saved").history()[0]
+    assert url.endswith(head.oid) and ModelCard(head.files["README.md"].decode()).data.license == "mit"
+    assert torch.equal(PretrainedGenerator.from_pretrained("org/saved").sample(6, seed=3), G.sample(6, seed=3))
+
+
 # -- torch.hub ---------------------------------------------------------------------------------------------------------
 def test_hubconf_with_source_local(zoo: Path, run: Path, offline_cache: Path) -> None:
     G = torch.hub.load(str(REPO_ROOT), "dcgan_fashion_mnist", source="local", pretrained=True)
@@ -321,6 +430,51 @@ def test_hubconf_with_source_local(zoo: Path, run: Path, offline_cache: Path) ->
     untrained = torch.hub.load(str(REPO_ROOT), "dcgan_fashion_mnist", source="local", pretrained=False)
     assert untrained.latent_dim == G.latent_dim and not untrained.generator.training
     assert not torch.equal(untrained.sample(6, seed=3), G.sample(6, seed=3))
+
+
+@pytest.fixture
+def never_installed(monkeypatch: pytest.MonkeyPatch):
+    """ganzoo as a checkout that was never pip-installed sees it: no ganzoo distribution, so none of
+    its entry points (the registries forget what they found before, and after)."""
+    from importlib import metadata
+
+    real_entry_points, real_distribution = metadata.entry_points, metadata.distribution
+
+    def entry_points(**params):
+        found = real_entry_points(**params)
+        if not str(params.get("group", "")).startswith("ganzoo."):
+            return found
+        return [ep for ep in found if getattr(ep, "dist", None) is None or ep.dist.metadata["Name"] != "ganzoo"]
+
+    def distribution(name: str):
+        if name == "ganzoo":
+            raise metadata.PackageNotFoundError(name)
+        return real_distribution(name)
+
+    monkeypatch.setattr(metadata, "entry_points", entry_points)
+    monkeypatch.setattr(metadata, "distribution", distribution)
+    for reg in registry.REGISTRIES.values():
+        reg.refresh()
+    yield
+    for reg in registry.REGISTRIES.values():
+        reg.refresh()
+
+
+def test_builtins_are_read_from_the_checkout_when_ganzoo_is_not_installed(never_installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    entry = registry.architectures.entry("dcgan")
+    assert (entry.distribution, entry.version, entry.target) == ("ganzoo", ganzoo.__version__, "ganzoo.architectures.dcgan:DCGAN")
+    assert "Radford" in entry.summary
+    assert {"non-saturating", "wgan-gp"} <= set(registry.losses.names()) and "celeba" in registry.datasets
+    assert registry.tricks.get("r1").__name__ == "R1"
+    monkeypatch.setattr(registry, "CHECKOUT_PYPROJECT", REPO_ROOT / "absent.toml")  # what torch.hub users hit before
+    registry.architectures.refresh()
+    with pytest.raises(UnknownPluginError, match="unknown architecture 'dcgan'"):
+        registry.architectures.entry("dcgan")
+
+
+def test_hubconf_from_a_checkout_that_was_never_installed(never_installed: None, zoo: Path, run: Path, offline_cache: Path) -> None:
+    G = torch.hub.load(str(REPO_ROOT), "dcgan_fashion_mnist", source="local", pretrained=True)
+    assert torch.equal(G.sample(6, seed=3), ema_samples(run))
 
 
 # -- the command line ----------------------------------------------------------------------------------------------------

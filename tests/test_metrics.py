@@ -367,6 +367,7 @@ def test_default_cache_dir_follows_environment(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("GANZOO_CACHE", str(tmp_path))
     assert reference_cache.default_cache_dir() == tmp_path / "fid-stats"
     monkeypatch.delenv("GANZOO_CACHE")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert reference_cache.default_cache_dir().parts[-3:] == (".cache", "ganzoo", "fid-stats")
 
 

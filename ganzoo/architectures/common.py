@@ -54,16 +54,24 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+PYRAMID_BASES = (4, 7)  # the smallest maps a pyramid grows from: 4x4, or 7x7 for 28 px (MNIST-style)
+
+
 def pyramid_plan(image_size: int, family: str) -> tuple[int, int]:
     """(base size, number of 2x up/down-sampling stages) for 28, 32 or 64 px images.
 
     28 px grows from 7x7 (MNIST-style); powers of two from 4x4.
     """
-    for base in (4, 7):
+    for base in PYRAMID_BASES:
         stages = math.log2(image_size / base) if image_size >= base else -1
         if stages >= 1 and stages.is_integer():
             return base, int(stages)
     raise ConfigError(f"{family} supports image sizes 4*2^k or 7*2^k (e.g. 28, 32, 64), got {image_size}")
+
+
+def pyramid_sizes(largest: int = 1024) -> list[int]:
+    """Every image size :func:`pyramid_plan` accepts, up to ``largest``, smallest first."""
+    return sorted(b << k for b in PYRAMID_BASES for k in range(1, largest.bit_length()) if b << k <= largest)
 
 
 def positive(name: str, value: int | float) -> None:

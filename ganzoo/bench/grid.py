@@ -15,6 +15,7 @@ from .. import args as typed_args
 from .. import registry
 from ..build import PluginSpec, build_dataset, check_compatible
 from ..engine.config import TrainConfig, default
+from ..engine.device import pick_device
 from ..engine.trainer import Trainer
 from ..errors import ConfigError, GanzooError
 from ..evaluation import score
@@ -133,17 +134,7 @@ def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[],
             sample_every=10**12, checkpoint_every=10**12, log_every=25,
         )
         Trainer(config, run_dir, resume=resume, progress=False).fit()
-        summary = RunSummary.from_json(read_json(run_dir / "summary.json", "run summary"))
-        G = load_run(run_dir)
-        scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
-                       seed=cell.seed, device="cpu" if spec.device == "auto" else spec.device, progress=False)
-        point: dict[str, Any] = {"step": summary.step, "wall_time_s": summary.wall_time_s,
-                                 "images_per_second": summary.images_per_second_last_session}
-        for r in scored["results"]:
-            if "value" in r:
-                point[r["metric"]] = r["value"]
-        point["protocol"] = {r["metric"]: r["protocol"] for r in scored["results"] if "protocol" in r}
-        curve.append(point)
+        curve.append(_curve_point(spec, cell, run_dir, data_spec))
         write_json(curve_path, {"curve": curve})
         if on_segment:
             on_segment()
@@ -155,6 +146,22 @@ def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[],
     _write_curve_csv(folder / "curve.csv", curve)
     write_json(result_path, result)
     return result
+
+
+def _curve_point(spec: BenchSpec, cell: Cell, run_dir: Path, data_spec: PluginSpec) -> dict[str, Any]:
+    """The run's figures as it stands, scored on the device it trained on ("auto": the GPU when there is one)."""
+    summary = RunSummary.from_json(read_json(run_dir / "summary.json", "run summary"))
+    device = str(pick_device(spec.device))
+    G = load_run(run_dir).to(device)
+    scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
+                   seed=cell.seed, device=device, progress=False)
+    point: dict[str, Any] = {"step": summary.step, "wall_time_s": summary.wall_time_s,
+                             "images_per_second": summary.images_per_second_last_session}
+    for r in scored["results"]:
+        if "value" in r:
+            point[r["metric"]] = r["value"]
+    point["protocol"] = {r["metric"]: r["protocol"] for r in scored["results"] if "protocol" in r}
+    return point
 
 
 def _write_curve_csv(path: Path, curve: list[dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 ``ganzoo list`` starts without importing torch."""
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -10,7 +11,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import GanzooError
+from ..errors import GanzooError, one_line
 
 # command name -> module in ganzoo.cli
 COMMANDS = {
@@ -44,19 +45,30 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """ganzoo: train, sample, benchmark and share GANs. Every variant is a plugin."""
-    ctx.obj = {"debug": debug}
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+def command_line() -> list[str]:
+    """The arguments of this ``ganzoo`` invocation (after the program name), e.g. to tell the user
+    the exact command that continues an interrupted run."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return list(obj.get("argv", [])) if isinstance(obj, dict) else []
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: GanzooError and other expected failures become one line and exit code 1."""
-    debug = "--debug" in (argv or sys.argv[1:]) or os.environ.get("GANZOO_DEBUG") not in (None, "", "0")
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("GANZOO_DEBUG") not in (None, "", "0")
     try:
-        return cli.main(args=argv, standalone_mode=False)
+        return cli.main(args=args, standalone_mode=False, obj={"argv": args})
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # one line too, rather than click's usage block
+        command = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx is not None else "ganzoo"
+        hint = f" (see `{command} --help`)" if isinstance(exc, click.UsageError) else ""
+        click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -64,15 +76,30 @@ def main(argv: list[str] | None = None) -> Any:
     except GanzooError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {one_line(str(exc))}", err=True)  # messages quote untrusted text: keep them one line
         sys.exit(1)
     except (OSError, MemoryError) as exc:
         if debug:
             raise
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"error: {one_line(describe_os_error(exc))}", err=True)
         sys.exit(1)
     except Exception as exc:  # a bug: still one line, with the way to see more
         if debug:
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback and report it)", err=True)
+        click.echo(f"internal error: {one_line(f'{type(exc).__name__}: {exc}')} (run with --debug for the traceback and report it)", err=True)
         sys.exit(1)
+
+
+def describe_os_error(exc: BaseException) -> str:
+    """An OSError as what failed where, and what to do about it."""
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return f"{type(exc).__name__}: {exc}; free some memory or use a smaller setting"
+    where = f" ({exc.filename})" if exc.filename else ""
+    advice = {
+        errno.ENOSPC: "the disk is full: free space and retry",
+        errno.EDQUOT: "the disk quota is exhausted: free space and retry",
+        errno.EROFS: "that file system is read-only: choose a writable location",
+        errno.EACCES: "permission denied: choose a location you can write to, or fix its permissions",
+        errno.EPERM: "the operation is not permitted there: choose another location",
+    }.get(exc.errno, "check the path and retry")
+    return f"{exc.strerror or exc}{where}; {advice}"

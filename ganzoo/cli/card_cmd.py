@@ -11,8 +11,9 @@ from ..safeio import write_atomic
 @click.command("card")
 @click.argument("source")
 @click.option("--model-id", default=None, help="Id the usage snippet loads, e.g. org/name (default: the export's, or <arch>-<dataset>).")
+@click.option("--license", "license", default=None, help="Hub licence id, e.g. mit or cc-by-nc-4.0 (default: the export's, else the dataset plugin's, else apache-2.0).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the card to this file instead of printing it.")
-def command(source: str, model_id: str | None, out: str | None) -> None:
+def command(source: str, model_id: str | None, license: str | None, out: str | None) -> None:
     """Print (or write) the README.md model card for SOURCE: a training run, an exported model folder,
     a zoo model name or a Hub repo id."""
     # Deferred: the Hub client and the card renderer are heavy, and `ganzoo --help` imports every command.
@@ -21,7 +22,7 @@ def command(source: str, model_id: str | None, out: str | None) -> None:
 
     folder, _ = locate(source, need_weights=False)
     # A model found on the Hub has its grid there even when only config.json was downloaded.
-    text = render_card(folder, model_id, has_samples=None if Path(source).is_dir() else True)
+    text = render_card(folder, model_id, has_samples=None if Path(source).is_dir() else True, license=license)
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
         return

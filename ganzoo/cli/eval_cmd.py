@@ -21,8 +21,8 @@ from ..metric_catalog import FAMILIES
 @click.option("--split", default="test", show_default=True, help="Real split to compare with.")
 @click.option("--n-generated", default=10_000, show_default=True, type=click.IntRange(2, 1_000_000))
 @click.option("--n-real", default=10_000, show_default=True, type=click.IntRange(2, 1_000_000))
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, None))
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1))
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (auto: CUDA when present).")
 @click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 4096), help="Feature-network batch size.")
 @click.option("--inception", default=None, type=click.Path(exists=True, dir_okay=False), help="TorchScript Inception-2015-12-05 file.")
 @click.option("--is-classifier", default=None, type=click.Path(exists=True, dir_okay=False),
@@ -39,6 +39,7 @@ def command(source, metrics_text, dataset, data_arg, split, n_generated, n_real,
     from ..evaluation import save_results, score  # torch: deferred so `ganzoo --help` stays light
 
     G = ganzoo.load(source, device=device)
+    device = str(G.device)  # "auto" resolved by load; score wants a torch device name
     if dataset is None:
         trained_on = G.config.get("dataset") or {}
         spec = PluginSpec(trained_on.get("name", "fashion-mnist"), {k: v for k, v in (trained_on.get("args") or {}).items() if k != "split"})

@@ -12,10 +12,12 @@ import click
 @click.option("--include-discriminator", is_flag=True, help="Also write discriminator.safetensors (the whole raw model, for fine-tuning).")
 @click.option("--no-samples", is_flag=True, help="Skip the 8x8 sample grid.")
 @click.option("--force", is_flag=True, help="Write into a non-empty folder that holds no previous export.")
-def command(run_dir: str, out_dir: str, model_id: str | None, raw: bool, include_discriminator: bool, no_samples: bool, force: bool) -> None:
+@click.option("--license", "license", default=None, help="Hub licence id for the card (default: the dataset plugin's, else apache-2.0).")
+def command(run_dir: str, out_dir: str, model_id: str | None, raw: bool, include_discriminator: bool, no_samples: bool, force: bool,
+            license: str | None) -> None:
     """Export RUN_DIR's newest checkpoint to OUT_DIR: config.json, model.safetensors, README.md, samples.png."""
     from ..export import export_run  # torch: deferred so `ganzoo --help` stays light
 
-    out = export_run(run_dir, out_dir, ema=not raw, include_discriminator=include_discriminator, model_id=model_id, samples=not no_samples, force=force)
+    out = export_run(run_dir, out_dir, ema=not raw, include_discriminator=include_discriminator, model_id=model_id, samples=not no_samples, force=force, license=license)
     files = ", ".join(sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")))
     click.echo(f"exported {run_dir} to {out}: {files}")

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ..contracts import Batch, DataSpec, DatasetPlugin
+from ..errors import ConfigError
 
 
 class TensorDataset(DatasetPlugin):
@@ -47,5 +48,5 @@ def batch_indices(
     order = order[rank * per_rank : (rank + 1) * per_rank]
     count = per_rank // batch_size
     if count == 0:
-        raise ValueError(f"batch size {batch_size} is larger than the {per_rank} samples per process")
+        raise ConfigError(f"--batch-size {batch_size} is larger than the {per_rank} samples per process; lower --batch-size")
     return list(order[: count * batch_size].view(count, batch_size))

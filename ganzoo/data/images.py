@@ -8,6 +8,8 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import sys
+from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,6 +20,7 @@ from torch import Tensor
 from torchvision import datasets
 from torchvision.datasets.utils import download_and_extract_archive
 
+from ..architectures.common import pyramid_sizes
 from ..contracts import IMAGES, LABELS, Batch, DataSpec, DatasetPlugin
 from ..errors import DataUnavailableError
 from .base import TensorDataset
@@ -25,6 +28,8 @@ from .base import TensorDataset
 # Debian's dataset-fashion-mnist package installs the IDX files here.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+SCAN_SAMPLE = 64  # images an ImageFolder reads (headers only) to choose its size and channels
+GRAYSCALE_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}  # PIL modes with one colour channel
 
 
 def default_data_root() -> Path:
@@ -103,6 +108,7 @@ class FashionMNIST(_IDXDataset):
 
     pretty_name = "Fashion-MNIST"
     hub_dataset = "zalando-datasets/fashion_mnist"
+    license = "mit"  # Fashion-MNIST is MIT-licensed
     torchvision_name = "FashionMNIST"
     search_dirs = (DEBIAN_FASHION_MNIST,)
     install_hint = "install it with `apt-get install dataset-fashion-mnist`, or "
@@ -113,6 +119,7 @@ class MNIST(_IDXDataset):
 
     pretty_name = "MNIST"
     hub_dataset = "ylecun/mnist"
+    license = "mit"  # as the Hub's copy of MNIST declares
     torchvision_name = "MNIST"
 
 
@@ -122,6 +129,7 @@ class CIFAR10(TensorDataset):
     provides = frozenset({IMAGES, LABELS})
     pretty_name = "CIFAR-10"
     hub_dataset = "uoft-cs/cifar10"
+    license = "unknown"  # CIFAR-10 was published without a licence
     url = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
     md5 = "c32a1d4ab5d03f1284b67883e8d87530"
 
@@ -162,10 +170,46 @@ def _load_image(path: Path, image_size: int, channels: int) -> Tensor:
             left, top = (img.width - side) // 2, (img.height - side) // 2
             img = img.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.BICUBIC)
             arr = np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise DataUnavailableError(f"cannot read image {path}: {exc}; remove or replace it") from exc
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
     return torch.from_numpy(arr.copy())
+
+
+def _scan(files: list[Path], n: int = SCAN_SAMPLE) -> tuple[list[str], list[int]]:
+    """PIL modes and short sides of up to ``n`` files spread over the list (headers only)."""
+    picks = files if len(files) <= n else [files[i * len(files) // n] for i in range(n)]
+    modes, sides = [], []
+    for path in picks:
+        try:
+            with Image.open(path) as img:
+                modes.append(img.mode)
+                sides.append(min(img.size))
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            raise DataUnavailableError(f"cannot read image {path}: {exc}; remove or replace it") from exc
+    return modes, sides
+
+
+def infer_shape(files: list[Path], num_classes: int, image_size: int | None, channels: int | None) -> dict[str, int]:
+    """The ``image_size`` and ``channels`` not given, read from a sample of the files, and said once on
+    stderr: 1 channel when every sampled image is grayscale, else 3; the most common short side,
+    snapped to the nearest size the DCGAN pyramid supports (the smaller on a tie)."""
+    modes, sides = _scan(files)
+    inferred: dict[str, int] = {}
+    if channels is None:
+        inferred["channels"] = 1 if all(m in GRAYSCALE_MODES for m in modes) else 3
+    if image_size is None:
+        side = Counter(sides).most_common(1)[0][0]
+        inferred["image_size"] = min(pyramid_sizes(), key=lambda size: (abs(size - side), size))
+    _say_choice(inferred, len(files), num_classes, len(modes))
+    return inferred
+
+
+def _say_choice(inferred: dict[str, int], n_images: int, num_classes: int, scanned: int) -> None:
+    words = {"channels": lambda c: f"{c} channel{'s' * (c > 1)}", "image_size": lambda px: f"{px} px"}
+    chosen = ", ".join(words[key](value) for key, value in inferred.items())
+    print(f"imagefolder: {n_images} images in {num_classes} class{'es' * (num_classes > 1)}; chose {chosen} from a scan "
+          f"of {scanned} (pass --data-arg image_size=.. channels=.. to override)", file=sys.stderr)
 
 
 class _FileImages(DatasetPlugin):
@@ -192,11 +236,15 @@ class _FileImages(DatasetPlugin):
 
 
 class ImageFolder(_FileImages):
-    """A user's own images: a folder of images, or of one sub-folder per class."""
+    """A user's own images: a folder of images, or of one sub-folder per class.
+
+    ``image_size`` and ``channels`` left out are read from a sample of the images (see
+    :func:`infer_shape`), so 28 px grayscale digits train as such rather than as 64 px RGB upscales.
+    """
 
     provides = frozenset({IMAGES})
 
-    def __init__(self, data_dir: str | None = None, image_size: int = 64, channels: int = 3) -> None:
+    def __init__(self, data_dir: str | None = None, image_size: int | None = None, channels: int | None = None) -> None:
         if not data_dir:
             raise ValueError("imagefolder needs --data-dir DIR pointing at a folder of images")
         root = Path(data_dir)
@@ -212,7 +260,12 @@ class ImageFolder(_FileImages):
                     labels.append(label)
         if not files:
             raise DataUnavailableError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under {root}")
-        super().__init__(files, labels, max(len(classes), 1), image_size, channels)
+        # What was read from the files: build_dataset records it with the run's arguments.
+        self.inferred_args: dict[str, int] = {}
+        if image_size is None or channels is None:
+            self.inferred_args = infer_shape(files, max(len(classes), 1), image_size, channels)
+        shape = {"image_size": image_size, "channels": channels, **self.inferred_args}
+        super().__init__(files, labels, max(len(classes), 1), shape["image_size"], shape["channels"])
 
 
 class CelebA(_FileImages):
@@ -220,6 +273,8 @@ class CelebA(_FileImages):
 
     provides = frozenset({IMAGES})
     pretty_name = "CelebA"
+    license = "other"  # CelebA's agreement: non-commercial research and educational use only
+    license_link = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
 
     def __init__(self, data_dir: str | None = None, split: str = "train", image_size: int = 64, download: bool = True) -> None:
         splits = {"train": 0, "valid": 1, "test": 2, "all": None}
@@ -232,9 +287,10 @@ class CelebA(_FileImages):
                 raise DataUnavailableError(f"CelebA not found in {folder} (img_align_celeba/ and list_eval_partition.txt)")
             try:
                 datasets.CelebA(str(root), split="all", download=True)
-            except Exception as exc:
+            except Exception as exc:  # torchvision's own words name the fix (e.g. "install gdown")
+                reason = " ".join(str(exc).split())[:300] or type(exc).__name__
                 raise DataUnavailableError(
-                    f"CelebA is not on disk and could not be downloaded ({type(exc).__name__}); "
+                    f"CelebA is not on disk and could not be downloaded ({reason}); "
                     f"put img_align_celeba/ and list_eval_partition.txt under {folder}"
                 ) from exc
         wanted = splits[split]

@@ -4,9 +4,15 @@ Each engine setting is declared once, as a field made by :func:`setting`: its de
 ``ganzoo train`` option is generated from both), whether a resumed run may change it, and the bounds
 :meth:`TrainConfig.validate` checks. Choices come from the field's ``Literal`` type. Torch-free, so
 ``ganzoo train --help`` stays fast.
+
+A resume may change two kinds of settings: bookkeeping (``resumable``: steps, logging, the device)
+freely, and the hyper-parameters a diverging run needs changed (``tunable``: the learning rates,
+n_critic, and every trick's arguments), each change recorded with its step in the run's
+config.json under ``resume_changes``.
 """
 from __future__ import annotations
 
+import math
 import typing
 from dataclasses import Field, asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal
@@ -37,14 +43,20 @@ class Bounds:
         if self.high is None:
             if self.low == 0 and self.low_open:
                 return "positive"
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
+            return f"{'>' if self.low_open else '>='} {_number(self.low)}"
         if self.low is None:
-            return f"{'<' if self.high_open else '<='} {self.high:g}"
-        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+            return f"{'<' if self.high_open else '<='} {_number(self.high)}"
+        return f"in {'(' if self.low_open else '['}{_number(self.low)}, {_number(self.high)}{')' if self.high_open else ']'}"
+
+
+def _number(value: float | None) -> str:
+    """4294967295 rather than 4.29497e+09, 0.5 as 0.5."""
+    return str(int(value)) if value is not None and float(value).is_integer() else f"{value:g}"
 
 
 POSITIVE = Bounds(0, low_open=True)
 NON_NEGATIVE = Bounds(0)
+SEEDS = Bounds(0, 2**32 - 1)  # data order and noise seed generators with seed * 1_000_003: keep that in 64 bits
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class Setting:
 
     help: str
     resumable: bool = False  # may differ between a run and its --resume
+    tunable: bool = False  # may be changed by a --resume, which records the change in config.json
     bounds: Bounds | None = None
     option: str | None = None  # the `ganzoo train` option when it is not --field-name
     metavar: str | None = None
@@ -74,17 +87,20 @@ class TrainConfig:
     tricks: list[PluginSpec] = field(default_factory=list)
     steps: int = setting(1000, "Generator steps to train to.", resumable=True, bounds=POSITIVE)
     batch_size: int = setting(64, "Batch size per process.", bounds=POSITIVE)
-    seed: int = setting(0, "Random seed (initial weights, data order, noise).")
+    seed: int = setting(0, "Random seed (initial weights, data order, noise).", bounds=SEEDS)
     optimizer: Literal["adam", "rmsprop", "sgd"] | None = setting(None, "Default: the loss's / architecture's paper choice.")
-    lr_g: float | None = setting(None, "Generator learning rate (default: the paper's).", bounds=POSITIVE)
-    lr_d: float | None = setting(None, "Discriminator learning rate (two time-scale rule when different).", bounds=POSITIVE)
+    lr_g: float | None = setting(None, "Generator learning rate (default: the paper's); a --resume may change it.",
+                                 bounds=POSITIVE, tunable=True)
+    lr_d: float | None = setting(None, "Discriminator learning rate (two time-scale rule when different); a --resume "
+                                 "may change it.", bounds=POSITIVE, tunable=True)
     betas: tuple[float, float] | None = setting(
         None, "Adam betas (default: the paper's).", bounds=Bounds(0, 1, high_open=True), metavar="B1,B2")
-    n_critic: int | None = setting(None, "Discriminator steps per generator step (default: the loss's).", bounds=POSITIVE)
+    n_critic: int | None = setting(None, "Discriminator steps per generator step (default: the loss's); a --resume may "
+                                   "change it.", bounds=POSITIVE, tunable=True)
     # None disables the averaged generator; "--ema 0" and "--ema off" have always meant that too.
     ema: float | None = setting(
         0.999, "Generator EMA decay, or 'none'.", bounds=Bounds(0, 1, low_open=True, high_open=True), none_words=("off", "0"))
-    ema_start: int = setting(0, "Step from which the EMA averages (copies before).")
+    ema_start: int = setting(0, "Step from which the EMA averages (copies before).", bounds=NON_NEGATIVE)
     precision: Precision = setting(
         "auto", "Mixed-precision autocast dtype (fp32: none); auto picks bf16 where the hardware runs it "
         "natively (AMX/AVX512-BF16 CPUs, bf16 GPUs) and fp32 elsewhere, and says why.")
@@ -97,12 +113,13 @@ class TrainConfig:
     keep_checkpoints: int = setting(3, "Checkpoints to keep (0 keeps all).", resumable=True, bounds=NON_NEGATIVE)
     log_every: int = setting(10, "Log losses to metrics.jsonl every N steps.", resumable=True, bounds=POSITIVE)
     num_workers: int = setting(0, "DataLoader workers for on-disk datasets.", resumable=True, bounds=NON_NEGATIVE)
-    tensorboard: bool = setting(False, "Also write TensorBoard scalars to RUN/tensorboard.", resumable=True)
+    tensorboard: bool = setting(False, "Also write TensorBoard scalars and sample grids to RUN/tensorboard.", resumable=True)
     time_budget_s: float | None = setting(
         None, "Stop (with a checkpoint) once the run's total wall time reaches this many seconds.",
         resumable=True, bounds=POSITIVE, option="--time-budget")
 
     RESUMABLE_CHANGES: ClassVar[tuple[str, ...]]  # set below from the fields' Setting.resumable
+    TUNABLE: ClassVar[tuple[str, ...]]  # set below from the fields' Setting.tunable
 
     def validate(self) -> None:
         """Check every engine setting against its type's choices and its declared bounds."""
@@ -117,6 +134,8 @@ class TrainConfig:
             if choices and value not in choices:
                 raise ConfigError(f"{label} must be one of {', '.join(map(str, choices))}, got {value!r}")
             items = value if isinstance(value, (tuple, list)) else (value,)
+            if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+                raise ConfigError(f"{label} must be a finite number, got {value}")
             if facts.bounds is not None and not all(facts.bounds.holds(v) for v in items):
                 # Say "or 'none'" where None is a choice rather than "use the default".
                 none = " or 'none'" if f.default is not None and _optional(hint) else ""
@@ -145,6 +164,7 @@ class TrainConfig:
 ENGINE_FIELDS: tuple[Field, ...] = tuple(f for f in fields(TrainConfig) if "setting" in f.metadata)
 HINTS: dict[str, Any] = typing.get_type_hints(TrainConfig)
 TrainConfig.RESUMABLE_CHANGES = tuple(f.name for f in ENGINE_FIELDS if f.metadata["setting"].resumable)
+TrainConfig.TUNABLE = tuple(f.name for f in ENGINE_FIELDS if f.metadata["setting"].tunable)
 
 
 def setting_of(f: Field) -> Setting:
@@ -175,11 +195,12 @@ def _optional(hint: Any) -> bool:
 
 
 def differences(saved: TrainConfig, requested: TrainConfig) -> list[str]:
-    """Settings that differ between a saved run and a resume request, ignoring resumable ones."""
+    """Settings that differ between a saved run and a resume request, ignoring resumable and tunable
+    ones (and tricks' arguments, which are tunable)."""
     out = []
     a, b = asdict(saved), asdict(requested)
     for key in a:
-        if key in TrainConfig.RESUMABLE_CHANGES:
+        if key in TrainConfig.RESUMABLE_CHANGES or key in TrainConfig.TUNABLE:
             continue
         if key in ("arch", "loss", "dataset"):
             wanted = _typed(key, b[key]) if a[key]["name"] == b[key]["name"] else b[key]["args"]
@@ -193,9 +214,36 @@ def differences(saved: TrainConfig, requested: TrainConfig) -> list[str]:
     return out
 
 
+def resume_changes(saved: TrainConfig, requested: TrainConfig) -> list[dict[str, Any]]:
+    """The tunable settings a resume request changes, as ``{"setting", "from", "to"}``: a learning
+    rate or n_critic given and different, a trick argument given and different (``tricks.<i>.<arg>``).
+    A tunable setting the request leaves out keeps its saved value."""
+    out = []
+    for name in TrainConfig.TUNABLE:
+        old, new = getattr(saved, name), getattr(requested, name)
+        if new is not None and jsonable(new) != jsonable(old):
+            out.append({"setting": name, "from": old, "to": new})
+    for i, (old_trick, new_trick) in enumerate(zip(saved.tricks, requested.tricks)):
+        for key, value in _typed("tricks", asdict(new_trick)).items():
+            if jsonable(value) != jsonable(old_trick.args.get(key)):
+                out.append({"setting": f"tricks.{i}.{key}", "from": jsonable(old_trick.args.get(key)), "to": jsonable(value)})
+    return out
+
+
+def apply_changes(config: TrainConfig, changes: list[dict[str, Any]]) -> None:
+    """Apply :func:`resume_changes`' list to the saved config a resume continues."""
+    for change in changes:
+        setting = change["setting"]
+        if setting.startswith("tricks."):
+            _, index, key = setting.split(".", 2)
+            config.tricks[int(index)].args[key] = change["to"]
+        else:
+            setattr(config, setting, change["to"])
+
+
 def _typed(key: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Command-line arguments arrive as strings ("32"); compare them as the plugin's typed values."""
-    kind = {"arch": registry.architectures, "loss": registry.losses, "dataset": registry.datasets}[key]
+    kind = {"arch": registry.architectures, "loss": registry.losses, "dataset": registry.datasets, "tricks": registry.tricks}[key]
     try:
         return jsonable(coerce(kind.get(spec["name"]), spec["args"], owner=f"{kind.kind} {spec['name']!r}"))
     except GanzooError:  # an unknown name or bad value is reported when the run is built

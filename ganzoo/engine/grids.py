@@ -5,31 +5,45 @@ import math
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
+from torchvision.utils import make_grid
 
+from ..pixels import quantize
 from ..safeio import write_atomic
 
 
-def to_uint8(images: Tensor) -> Tensor:
-    """[-1, 1] float images to uint8, exactly as a PNG stores them (metrics use the same rule)."""
-    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+# The metrics quantize with this very function, so a grid shows exactly the pixels they score.
+to_uint8 = quantize
 
 
 def image_grid(images: Tensor, nrow: int | None = None, padding: int = 2) -> Tensor:
-    """Tile NCHW images in [-1, 1] into one uint8 HWC array."""
-    n, c, h, w = images.shape
-    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
-    rows = int(math.ceil(n / nrow))
-    pixels = to_uint8(images.cpu())
-    if c == 1:
-        pixels = pixels.expand(n, 3, h, w)
-    grid = torch.zeros(3, rows * (h + padding) + padding, nrow * (w + padding) + padding, dtype=torch.uint8)
-    for i in range(n):
-        r, col = divmod(i, nrow)
-        top, left = padding + r * (h + padding), padding + col * (w + padding)
-        grid[:, top : top + h, left : left + w] = pixels[i]
+    """Tile NCHW images in [-1, 1] into one uint8 HWC array, ``nrow`` images per row.
+
+    Quantized first, then tiled by ``torchvision.utils.make_grid`` (black padding; grayscale
+    shown as RGB), so the padding never goes through the float rule.
+    """
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(len(images)))))
+    pixels = quantize(images.cpu())
+    grid = make_grid(pixels, nrow=nrow, padding=padding)
+    if len(pixels) == 1:  # make_grid returns a lone image as it is; give it the frame every grid has
+        grid = F.pad(grid, [padding] * 4)
     return grid.permute(1, 2, 0).contiguous()
+
+
+def class_layout(num_classes: int, side: int = 8) -> tuple[Tensor, int]:
+    """Labels for a conditional model's sample grid, and its images per row.
+
+    Up to ``side`` classes: a ``side`` x ``side`` grid with one class per row (cycling). More
+    classes than rows: one column per class, ``side`` rows, so every class is shown (a 10-class
+    model gets 8 rows x 10 columns, not classes 0-7 only).
+    """
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    if num_classes <= side:
+        return (torch.arange(side * side) // side) % num_classes, side
+    return torch.arange(side * num_classes) % num_classes, num_classes
 
 
 def points_plot(points: Tensor, size: int = 384, centers: Tensor | None = None) -> Tensor:
@@ -60,10 +74,15 @@ def save_png(array_hwc: Tensor, path: str | Path) -> Path:
     return path
 
 
-def save_samples(samples: Tensor, path: str | Path, nrow: int | None = None) -> Path:
-    """A grid for images, a scatter plot for points."""
+def sample_picture(samples: Tensor, nrow: int | None = None) -> Tensor:
+    """Samples as one uint8 HWC picture: a grid for images, a scatter plot for 2D points."""
     if samples.dim() == 4:
-        return save_png(image_grid(samples, nrow), path)
+        return image_grid(samples, nrow)
     if samples.dim() == 2 and samples.shape[1] == 2:
-        return save_png(points_plot(samples), path)
+        return points_plot(samples)
     raise ValueError(f"cannot draw samples of shape {tuple(samples.shape)}")
+
+
+def save_samples(samples: Tensor, path: str | Path, nrow: int | None = None) -> Path:
+    """:func:`sample_picture` written as a PNG."""
+    return save_png(sample_picture(samples, nrow), path)

@@ -5,11 +5,17 @@ signal); each ``train_step`` is a discriminator step (n_critic updates) followed
 step, with the extra terms of the loss, the tricks and the architecture collected through one
 hook (``terms``), as in pytorch/examples' dcgan loop. Logging, sample grids and checkpoints are
 bookkeeping around that loop (``_after_step``).
+
+What a run has saved is never lost: ``--out`` must be new, empty or a run (layout.check_run_folder);
+no checkpoint holding a NaN or an infinity is written; a resume that would go back in steps is
+refused before anything is touched; a stop signal (also one sent to the whole process group, which
+DataLoader workers ignore) finishes the step and saves.
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import random
 import signal
 import time
@@ -26,18 +32,19 @@ from ..args import jsonable
 from ..build import build_dataset, build_loss, build_model, check_compatible
 from ..contracts import GANZOO_DEFAULTS, Batch, DOut, StepContext, StepHooks, TrainDefaults, Views
 from ..data.base import batch_indices
-from ..errors import CheckpointError, ConfigError, NonFiniteLossError
-from ..layout import CONFIG, METRICS, SUMMARY
+from ..errors import CheckpointError, CheckpointWriteError, ConfigError, NonFiniteLossError
+from ..layout import CHECKPOINTS, CONFIG, METRICS, SUMMARY, check_run_folder
 from ..records import Resolved, RunSummary
-from ..safeio import read_json, write_json
+from ..safeio import read_json, write_atomic, write_json
 from . import checkpoint, distributed
-from .config import TrainConfig, differences
+from .config import TrainConfig, apply_changes, differences, resume_changes
 from .device import pick_device
 from .ema import EMA
 from .precision import plan_precision
-from .grids import save_samples
+from .grids import class_layout, sample_picture, save_png
 
 GRID_SIZE = 64
+log = logging.getLogger("ganzoo.trainer")
 
 
 @dataclass
@@ -48,6 +55,7 @@ class TrainResult:
     last_losses: dict[str, float]
     checkpoint: Path | None
     samples: Path | None
+    status: str = "done"  # or "interrupted" (a stop signal), "time budget", "nothing to do" (a finished run resumed)
 
 
 @dataclass
@@ -74,16 +82,20 @@ def make_optimizer(kind: str, params: Any, lr: float, betas: tuple[float, float]
 class Trainer:
     """Trains one run. ``fit()`` runs to ``config.steps`` generator steps, resuming if asked."""
 
-    def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True) -> None:
+    def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
+                 resume_from: str | None = None) -> None:
         config.validate()
         self.run_dir = Path(run_dir)
-        self.resume = resume
+        check_run_folder(self.run_dir)
+        self.resume, self.resume_from = resume or resume_from is not None, resume_from
+        self.changes: list[dict[str, Any]] = []  # config.json's resume_changes, this resume's included
+        self._run_config: dict[str, Any] | None = None
         self.device = pick_device(config.device)
         self.dist = distributed.init_from_env(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
         self.progress = progress and self.dist.is_main
-        self.config = self._check_resume(config) if resume else config
+        self.config = self._check_resume(config) if self.resume else config
         torch.manual_seed(self.config.seed)
         random.seed(self.config.seed)
         self._build_plugins()
@@ -95,6 +107,10 @@ class Trainer:
     def _build_plugins(self) -> None:
         c = self.config
         self.data, self.dataset_args = build_dataset(c.dataset)
+        per_process = len(self.data) // self.dist.world_size
+        if c.batch_size > per_process:
+            raise ConfigError(f"--batch-size {c.batch_size} is larger than the {per_process} samples of dataset {c.dataset.name!r}"
+                              f"{' per process' if self.dist.enabled else ''}; lower --batch-size or add data")
         spec = self.data.spec()
         check_compatible(c.arch.name, c.loss.name, [t.name for t in c.tricks], spec, c.dataset.name)
         self.loss, self.loss_args = build_loss(c.loss)
@@ -141,12 +157,14 @@ class Trainer:
         self.noise = torch.Generator().manual_seed(seed * 7919 + self.dist.rank)
         grid = torch.Generator().manual_seed(seed + 12345)
         generator = self.model.generator
-        self.fixed_z = generator.sample_latent(GRID_SIZE, generator=grid, device=self.device)
-        self.fixed_y = generator.sample_labels(GRID_SIZE, generator=grid, device=self.device)
-        if self.fixed_y is not None:  # one class per row of the grid, as users expect
-            self.fixed_y = (torch.arange(GRID_SIZE, device=self.device) // 8) % generator.num_classes
+        # A conditional grid shows every class: one per row, or one per column past 8 (class_layout).
+        labels, self.grid_nrow = class_layout(generator.num_classes) if generator.num_classes else (None, 8)
+        n = GRID_SIZE if labels is None else len(labels)
+        self.fixed_z = generator.sample_latent(n, generator=grid, device=self.device)
+        self.fixed_y = None if labels is None else labels.to(self.device)
         self.step = self.epoch = self.batch_pos = 0
         self._stop_requested = False
+        self._resumed_from: Path | None = None
         self._writer: Any = None  # a TensorBoard SummaryWriter with --tensorboard
 
     def _hyperparameters(self) -> TrainDefaults:
@@ -156,16 +174,37 @@ class Trainer:
         return user.over(paper)
 
     def _check_resume(self, requested: TrainConfig) -> TrainConfig:
-        saved_path = self.run_dir / CONFIG
-        if not saved_path.is_file():
-            raise CheckpointError(f"nothing to resume: {saved_path} does not exist; drop --resume to start a new run")
-        saved = TrainConfig.from_json(read_json(saved_path, "run config"))
+        saved_json = self._saved_run_config()
+        try:
+            saved = TrainConfig.from_json(saved_json)
+        except (KeyError, TypeError, ValueError, AttributeError):  # sections missing or of the wrong type
+            raise CheckpointError(f"{self.run_dir / CONFIG} is not a ganzoo run config; restore it, or start a new run with another --out") from None
         changed = differences(saved, requested)
         if changed:
-            raise ConfigError(f"--resume with different settings ({'; '.join(changed)}); use the original command or a new --out")
+            raise ConfigError(f"--resume with different settings ({'; '.join(changed)}); a resume may change only the learning "
+                              "rates, --n-critic, tricks' arguments and bookkeeping; use the original command or a new --out")
+        changes = resume_changes(saved, requested)
+        apply_changes(saved, changes)
+        resolved = saved_json.get("resolved") if isinstance(saved_json.get("resolved"), dict) else {}
+        past = saved_json.get("resume_changes")
+        self.changes = (list(past) if isinstance(past, list) else []) + [
+            {**c, "from": resolved.get(c["setting"]) if c["from"] is None else c["from"]} for c in changes]
         for name in TrainConfig.RESUMABLE_CHANGES:
             setattr(saved, name, getattr(requested, name))
         return saved
+
+    def _saved_run_config(self) -> dict[str, Any]:
+        """RUN/config.json or, when it is missing or damaged, the copy the newest checkpoint keeps."""
+        if not (self.run_dir / CHECKPOINTS).is_dir():
+            raise CheckpointError(f"nothing to resume: {self.run_dir} has no checkpoints/; drop --resume to start a new run")
+        try:
+            return read_json(self.run_dir / CONFIG, "run config")
+        except CheckpointError as exc:
+            copy = checkpoint.saved_run_config(self.run_dir)
+            if copy is None:
+                raise CheckpointError(f"cannot resume: {exc}, and no checkpoint keeps a copy; restore it, or start a new run with another --out") from None
+            log.warning(f"warning: {exc}; resuming with the copy kept in {copy[1]}")
+            return copy[0]
 
     def run_config(self) -> dict[str, Any]:
         """config.json: what was trained and by which packages, so it can be rebuilt anywhere."""
@@ -184,6 +223,7 @@ class Trainer:
                 self.precision.precision, self.precision.channels_last, self.precision.reason,
             ).to_json(),
             "training": c.engine_settings(),
+            **({"resume_changes": self.changes} if self.changes else {}),
         }
 
     # --- data ------------------------------------------------------------------------------------
@@ -206,7 +246,21 @@ class Trainer:
         return torch.utils.data.DataLoader(
             _IndexBatches(self.data, pending), batch_size=None, shuffle=False,
             num_workers=self.config.num_workers, pin_memory=self.device.type == "cuda",
+            worker_init_fn=_ignore_stop_signals,
         )
+
+    def _next_batches(self, batches: Iterator[Batch], n: int) -> list[Batch]:
+        """The step's ``n`` real batches, fetched before any update so that a failure to fetch leaves
+        the last step whole. When workers died of a stop signal sent to the whole process group, the
+        data position goes back to the step's start and the step is skipped (_StoppedBeforeStep)."""
+        position = (self.epoch, self.batch_pos)
+        try:
+            return [next(batches) for _ in range(n)]
+        except RuntimeError as exc:  # "DataLoader worker (pid N) is killed by signal: Terminated"
+            if not self._stop_requested:
+                raise
+            self.epoch, self.batch_pos = position
+            raise _StoppedBeforeStep from exc
 
     def _prepare(self, batch: Batch) -> Batch:
         if self.precision.channels_last and batch.x.dim() == 4:
@@ -230,8 +284,9 @@ class Trainer:
     def discriminator_step(self, batches: Iterator[Batch]) -> CriticResult:
         # (1) Update D: maximize its objective over n_critic updates, each on a fresh real batch,
         # generator frozen. Only the last update keeps the generator's graph, for step (2).
-        for i in range(self.hp.n_critic):
-            result = self._critic_update(next(batches), keep_graph=i == self.hp.n_critic - 1)
+        fetched = self._next_batches(batches, self.hp.n_critic)
+        for i, batch in enumerate(fetched):
+            result = self._critic_update(batch, keep_graph=i == len(fetched) - 1)
         return result
 
     def _critic_update(self, batch: Batch, *, keep_graph: bool) -> CriticResult:
@@ -296,21 +351,31 @@ class Trainer:
 
     # --- the loop --------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        self._open_run()
+        if not self._open_run():  # a finished run resumed to its own step: nothing touched
+            return TrainResult(self.run_dir, self.step, 0.0, {}, self._resumed_from, None, status="nothing to do")
         batches = self._batches()
         book = _Bookkeeping(self.step, self._previous_wall_time())
         bar = self._progress_bar()
         previous = _install_stop_handler(self)
         try:
-            while self.step < self.config.steps and not self._stop_requested and not book.over_budget(self.config.time_budget_s):
-                logs, stats = self.train_step(batches)
-                self.step += 1
-                self._after_step(logs, stats, book, bar)
-            if self.step < self.config.steps and self.step > book.start_step and (self._stop_requested or self.config.time_budget_s is not None):
+            self._train(batches, book, bar)
+            status = "done" if self.step >= self.config.steps else "interrupted" if self._stop_requested else "time budget"
+            saved = book.checkpoint is not None and book.checkpoint.name == checkpoint.step_name(self.step)
+            if status != "done" and self.step > book.start_step and not saved:
                 book.checkpoint = self.save_checkpoint()  # interrupted or out of time: keep the progress
         finally:
+            batches.close()  # shuts DataLoader workers down now rather than at garbage collection
             self._close(previous, bar)
-        return self._finish(book)
+        return self._finish(book, status)
+
+    def _train(self, batches: Iterator[Batch], book: "_Bookkeeping", bar: Any) -> None:
+        while self.step < self.config.steps and not self._stop_requested and not book.over_budget(self.config.time_budget_s):
+            try:
+                logs, stats = self.train_step(batches)
+            except _StoppedBeforeStep:  # the workers died of the stop signal; this step never began
+                return
+            self.step += 1
+            self._after_step(logs, stats, book, bar)
 
     def _after_step(self, logs: dict[str, Tensor], stats: dict[str, float], book: "_Bookkeeping", bar: Any) -> None:
         c, step = self.config, self.step
@@ -331,16 +396,61 @@ class Trainer:
         if step % c.checkpoint_every == 0 or final:
             book.checkpoint = self.save_checkpoint()
 
-    def _open_run(self) -> None:
+    def _open_run(self) -> bool:
+        """Load the checkpoint a resume continues, then prepare the folder; False (and nothing
+        written) when a resumed run is already at its --steps."""
         if self.resume:
-            self._load(checkpoint.latest(self.run_dir))
-        elif self.dist.is_main and (self.run_dir / "checkpoints" / "latest").exists():
+            self._resume_checkpoint()
+            if self.step == self.config.steps:
+                return False
+        elif self.dist.is_main and ((self.run_dir / CHECKPOINTS / "latest").exists() or checkpoint.complete(self.run_dir)):
             raise ConfigError(f"{self.run_dir} already holds a run; pass --resume to continue it or choose another --out")
         if self.dist.is_main:
+            self._prepare_folder()
+        return True
+
+    def _resume_checkpoint(self) -> None:
+        if self.resume_from is not None:
+            ckpt = checkpoint.named(self.run_dir, self.resume_from)
+            step, weights, state = checkpoint.load(ckpt)
+        else:
+            found = checkpoint.load_latest(self.run_dir)
+            if found is None:
+                raise CheckpointError(f"nothing to resume: {self.run_dir} has no checkpoint yet; drop --resume")
+            ckpt, step, weights, state = found
+        if step > self.config.steps:
+            raise ConfigError(f"{self.run_dir} is already at step {step} ({ckpt.name}); --steps {self.config.steps} would go back: "
+                              f"pass --steps above {step} to train further (the run is left as it is)")
+        self._load(ckpt, step, weights, state)
+        self._resumed_from = ckpt
+        for change in self.changes:
+            change.setdefault("step", step)  # this resume's changes take effect from its checkpoint
+
+    def _prepare_folder(self) -> None:
+        """Create the folder, clear what a killed run left (temporary checkpoint folders, metrics
+        logged past the step training restarts from) and write config.json."""
+        try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(self.run_dir / CONFIG, self.run_config())
-            if self.config.tensorboard:
-                self._writer = _summary_writer(self.run_dir / "tensorboard")
+        except OSError as exc:
+            raise ConfigError(f"cannot create --out {self.run_dir} ({exc.strerror}); choose another folder") from None
+        checkpoint.clean_stale(self.run_dir)
+        self._truncate_metrics()
+        self._run_config = self.run_config()
+        write_json(self.run_dir / CONFIG, self._run_config)
+        if self.config.tensorboard:
+            self._writer = _summary_writer(self.run_dir / "tensorboard")
+
+    def _truncate_metrics(self) -> None:
+        """metrics.jsonl keeps the lines up to the step training starts from (none for a new run), so
+        no step is logged twice after a resume; a line torn by a kill goes too."""
+        path = self.run_dir / METRICS
+        if not path.is_file():
+            return
+        lines = path.read_text(errors="replace").splitlines()
+        steps = [_logged_step(line) for line in lines]
+        kept = [line for line, step in zip(lines, steps) if step is not None and step <= self.step]
+        if len(kept) != len(lines):
+            write_atomic(path, lambda p: p.write_text("".join(line + "\n" for line in kept)))
 
     def _close(self, previous_handlers: dict[int, Any], bar: Any) -> None:
         _restore_stop_handler(previous_handlers)
@@ -350,12 +460,12 @@ class Trainer:
             self._writer.close()
         distributed.shutdown(self.dist)
 
-    def _finish(self, book: "_Bookkeeping") -> TrainResult:
+    def _finish(self, book: "_Bookkeeping", status: str) -> TrainResult:
         elapsed = book.elapsed()
         rate = (self.step - book.start_step) * self.images_per_step / max(elapsed, 1e-9) or book.window_rate
         if self.dist.is_main:
             self._write_summary(book.wall_before + elapsed, rate)
-        return TrainResult(self.run_dir, self.step, rate, book.last, book.checkpoint, book.grid)
+        return TrainResult(self.run_dir, self.step, rate, book.last, book.checkpoint, book.grid, status)
 
     def _progress_bar(self) -> Any:
         if not self.progress:
@@ -382,14 +492,22 @@ class Trainer:
     def _check_finite(self, logs: dict[str, Tensor]) -> None:
         for name, value in logs.items():
             if not torch.isfinite(value).all():
-                ckpt = None
-                with contextlib.suppress(CheckpointError):
-                    ckpt = checkpoint.latest(self.run_dir)
-                kept = f"the last good checkpoint {ckpt} is kept" if ckpt else "no checkpoint was written yet"
-                raise NonFiniteLossError(
-                    f"{name} became {float(value.detach())} at step {self.step}; {kept}. "
-                    "Lower --lr-g/--lr-d, add a regularizer or try another loss, then --resume"
-                )
+                raise NonFiniteLossError(f"{name} became {float(value.detach())} at step {self.step}; {self._recovery()}")
+
+    def _last_good(self) -> Path | None:
+        with contextlib.suppress(CheckpointError):
+            return checkpoint.latest(self.run_dir)
+        return None
+
+    def _recovery(self) -> str:
+        """What a diverged run keeps, and a command that continues it with lower learning rates."""
+        ckpt = self._last_good()
+        lower = f"--lr-g {self.hp.lr_g / 2:g} --lr-d {self.hp.lr_d / 2:g}"
+        if ckpt is None:
+            return (f"no checkpoint was written yet: rerun the command with lower learning rates ({lower}), "
+                    "or with a regularizer (--trick) or another loss")
+        return (f"the last good checkpoint {ckpt} is kept: rerun the command with --resume {lower} (a resume may change "
+                "the learning rates, --n-critic and tricks' arguments), or start a new --out with a regularizer or another loss")
 
     def _log(self, values: dict[str, float], rate: float) -> None:
         if not self.dist.is_main:
@@ -415,7 +533,11 @@ class Trainer:
         with self.autocast():
             samples = g(self.fixed_z, self.fixed_y).float()
         g.train(was_training)
-        return save_samples(samples, self.run_dir / "samples" / f"step-{self.step:08d}.png", nrow=8)
+        picture = sample_picture(samples, self.grid_nrow)
+        path = save_png(picture, self.run_dir / "samples" / f"step-{self.step:08d}.png")
+        if self._writer is not None:  # TensorBoard shows the grid next to the losses
+            self._writer.add_image("samples", picture.numpy(), self.step, dataformats="HWC")
+        return path
 
     # --- checkpoints -----------------------------------------------------------------------------
     def _stateful(self) -> dict[str, nn.Module]:
@@ -428,9 +550,30 @@ class Trainer:
         return modules
 
     def save_checkpoint(self) -> Path | None:
+        """Write a checkpoint of this step, unless a weight or an optimizer state is not finite: then
+        nothing is written (every rank holds the same weights, so all of them stop)."""
+        weights, state = checkpoint.pack(self._stateful()), self._trainer_state()
+        bad = checkpoint.first_non_finite(weights, state)
+        if bad is not None:
+            raise NonFiniteLossError(f"{bad} became NaN or infinite at step {self.step}, so no checkpoint was written; {self._recovery()}")
         if not self.dist.is_main:
             distributed.barrier(self.dist)
             return None
+        path = self._write_checkpoint(weights, state)
+        distributed.barrier(self.dist)
+        return path
+
+    def _write_checkpoint(self, weights: dict[str, Tensor], state: dict[str, Any]) -> Path:
+        try:
+            return checkpoint.save(self.run_dir, self.step, weights, state, self.config.keep_checkpoints, self._run_config)
+        except OSError as exc:  # a full disk, a folder made read-only: the previous checkpoint is untouched
+            last = self._last_good()
+            kept = f"the last checkpoint {last} is intact" if last else "no earlier checkpoint exists"
+            where = self.run_dir / CHECKPOINTS / checkpoint.step_name(self.step)
+            raise CheckpointWriteError(f"could not write checkpoint {where} ({exc.strerror or exc}); {kept}; "
+                                  "free space or fix the folder, then rerun the command with --resume") from exc
+
+    def _trainer_state(self) -> dict[str, Any]:
         state = {
             "step": self.step,
             "epoch": self.epoch,
@@ -445,17 +588,23 @@ class Trainer:
         }
         if torch.cuda.is_available():
             state["rng_cuda"] = torch.cuda.get_rng_state_all()
-        path = checkpoint.save(self.run_dir, self.step, checkpoint.pack(self._stateful()), state, self.config.keep_checkpoints)
-        distributed.barrier(self.dist)
-        return path
+        return state
 
-    def _load(self, ckpt: Path | None) -> None:
-        if ckpt is None:
-            raise CheckpointError(f"nothing to resume: {self.run_dir} has no checkpoint yet; drop --resume")
-        step, weights, state = checkpoint.load(ckpt)
+    def _load(self, ckpt: Path, step: int, weights: dict[str, Tensor], state: dict[str, Any]) -> None:
         parts = checkpoint.sections(weights)
         for name, module in self._stateful().items():
             checkpoint.load_strict(module, parts.get(name, {}), f"{ckpt.name}:{name}")
+        try:
+            self._load_trainer_state(state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a state for another optimizer or setup
+            raise CheckpointError(f"{ckpt / 'trainer.json'}: its trainer state does not fit this run ({type(exc).__name__}: "
+                                  f"{str(exc)[:200]}); resume from another checkpoint with --resume-from") from exc
+        for opt, lr in ((self.opt_g, self.hp.lr_g), (self.opt_d, self.hp.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr  # the saved state holds the old rate; a resume may have changed it
+        self.step = step
+
+    def _load_trainer_state(self, state: dict[str, Any]) -> None:
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.scaler_g.load_state_dict(state["scaler_g"])
@@ -465,7 +614,7 @@ class Trainer:
         random.setstate(_to_python_rng(state["rng_python"]))
         if "rng_cuda" in state and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
-        self.step, self.epoch, self.batch_pos = step, int(state["epoch"]), int(state["batch_pos"])
+        self.epoch, self.batch_pos = int(state["epoch"]), int(state["batch_pos"])
 
 
 class _Bookkeeping:
@@ -493,6 +642,27 @@ class _Bookkeeping:
         self.window_rate = (step - self.window_step) * images_per_step / max(now - self.window_t, 1e-9)
         self.window_t, self.window_step = now, step
         return self.window_rate
+
+
+class _StoppedBeforeStep(Exception):
+    """The data of a step could not be fetched because a stop signal killed the DataLoader workers."""
+
+
+def _ignore_stop_signals(worker_id: int) -> None:
+    """DataLoader worker_init_fn: SIGTERM/SIGINT sent to the whole process group (systemd, Slurm,
+    Ctrl-C) are the main process's to handle; it finishes the step, saves, and stops the workers."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _logged_step(line: str) -> int | None:
+    """The step of a metrics.jsonl line; None for a line a kill tore."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    step = record.get("step") if isinstance(record, dict) else None
+    return step if isinstance(step, int) else None
 
 
 class _IndexBatches(torch.utils.data.Dataset):

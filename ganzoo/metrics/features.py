@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -20,6 +21,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from tqdm.auto import tqdm
 
+from ..errors import ConfigError
 from .inception_weights import describe_weights, file_sha256, resolve_inception_weights
 from .preprocessing import PREPROCESSING_VERSION, inception_preprocess
 
@@ -40,11 +42,21 @@ class FeatureExtractor(Protocol):
 
 
 def load_torchscript(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
-    """Load a TorchScript module onto the CPU (never ``torch.load``: no arbitrary unpickling)."""
-    with warnings.catch_warnings():
-        # torch 2.x marks torch.jit.load deprecated; the file format is still what the wheel ships.
-        warnings.filterwarnings("ignore", category=FutureWarning, message=".*jit.*")
-        module = torch.jit.load(str(path), map_location="cpu")
+    """Load a TorchScript module onto the CPU (never ``torch.load``: no arbitrary unpickling).
+    Anything else (a pickle, a torch.save archive, a stray file) is a one-line ConfigError."""
+    path = Path(path)
+    if not zipfile.is_zipfile(path):  # TorchScript files are zip archives; a pickle is refused unread
+        with open(path, "rb") as fh:
+            kind = "a Python pickle" if fh.read(1) == b"\x80" else "not a zip archive"
+        raise ConfigError(f"{path} is not a TorchScript file ({kind}); pass one saved with torch.jit.save (ganzoo never unpickles)")
+    try:
+        with warnings.catch_warnings():
+            # torch 2.x marks torch.jit.load deprecated; the file format is still what the wheel ships.
+            warnings.filterwarnings("ignore", category=FutureWarning, message=".*jit.*")
+            module = torch.jit.load(str(path), map_location="cpu")
+    except (RuntimeError, ValueError) as exc:  # e.g. a torch.save archive: a zip, but not TorchScript
+        reason = " ".join(str(exc).split())[:160]
+        raise ConfigError(f"{path} is not a TorchScript file ({reason}); pass one saved with torch.jit.save") from None
     return module.eval()
 
 

@@ -4,8 +4,9 @@ Every FID/KID/PRDC/IS figure in ganzoo goes through exactly these steps, in this
 figures from different runs (and the cached reference statistics) are comparable:
 
 1. **Quantize to uint8.** Float images from generators are taken to be in [-1, 1] and quantized
-   the way a PNG is written (torchvision ``save_image``): ``floor(255 * (x + 1) / 2 + 0.5)``
-   clamped to [0, 255], i.e. round half up. uint8 input is used as is. Quantizing generated images
+   the way ganzoo's sample grids are written (:func:`ganzoo.pixels.quantize`, one function for
+   both): ``floor(255 * (x + 1) / 2 + 0.5)`` on the exact (float64) value, clamped to [0, 255],
+   i.e. round half up. uint8 input is used as is. Quantizing generated images
    is part of the Lucic et al. (2018) protocol: real images are stored as 8-bit files, so an
    unquantized generator would be scored on information no dataset contains.
 2. **Grayscale → RGB** by tiling the single channel three times (Lucic et al. 2018).
@@ -25,6 +26,8 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from ..pixels import quantize
+
 INCEPTION_SIZE = 299
 # Bump whenever any step above changes: it is part of the reference-statistics cache key.
 PREPROCESSING_VERSION = "ganzoo-inception-pre-v1"
@@ -38,7 +41,7 @@ _SUSPICIOUS_FLOAT_MAX = 2.0
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Quantize images to uint8 exactly like writing a PNG.
+    """Quantize images to uint8 exactly like ganzoo writes a PNG (:func:`ganzoo.pixels.quantize`).
 
     uint8 input is returned unchanged; float input is taken to be in [-1, 1].
     """
@@ -52,8 +55,7 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
             "(pass uint8 for 0..255 data); values are clamped",
             stacklevel=2,
         )
-    unit = (images.detach().float() + 1.0) / 2.0
-    return torch.floor(unit.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8)
+    return quantize(images)
 
 
 def as_nchw(images: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,8 @@ the dataset, split, sample count, preprocessing and network weights, so it is co
 stored as ``.npz`` (plain arrays, loaded with ``allow_pickle=False``). The full key is stored in the
 file and checked on load, so a file renamed by hand is not silently reused.
 
-Location: ``cache_dir`` argument, else ``$GANZOO_CACHE/fid-stats``, else ``~/.cache/ganzoo/fid-stats``.
+Location: ``cache_dir`` argument, else ``$GANZOO_CACHE/fid-stats``, else
+``$XDG_CACHE_HOME/ganzoo/fid-stats``, else ``~/.cache/ganzoo/fid-stats`` (:mod:`ganzoo.cache`).
 Raw features (not only μ, Σ) are kept because KID and precision/recall need them.
 """
 from __future__ import annotations
@@ -22,9 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cache import cache_root
 from .fid import GaussianStats, gaussian_stats
-
-CACHE_ENV = "GANZOO_CACHE"
 _FORMAT = "ganzoo-reference-v1"
 
 
@@ -65,9 +65,7 @@ class ReferenceFeatures:
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get(CACHE_ENV)
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "ganzoo"
-    return base / "fid-stats"
+    return cache_root() / "fid-stats"
 
 
 def save_reference(path: Path, key: ReferenceKey, features: np.ndarray | torch.Tensor) -> ReferenceFeatures:
