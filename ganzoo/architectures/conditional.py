@@ -173,7 +173,7 @@ class ACGAN(GANModel):
     """ACGAN: D also classifies images, G is rewarded for fakes of the intended class (Odena et al. 2017).
 
     G is a DCGAN generator fed ``[z, one_hot(y)]``; D is a DCGAN discriminator with an auxiliary
-    classifier head. The class log-likelihood L_C enters both sides as ``aux_losses["class"]``:
+    classifier head. The class log-likelihood L_C enters both sides as ``terms(...)["class"]``:
     D maximizes it on real and fake images, G on its fakes, each weighted by ``class_weight``.
     """
 

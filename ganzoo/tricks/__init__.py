@@ -1,7 +1,7 @@
 """Trick plugins: composable regularizers and training options (entry-point group ``ganzoo.tricks``).
 
 Each trick is a :class:`~ganzoo.contracts.Trick` that works through the engine's generic hooks
-(``attach``, ``d_input``, ``d_penalty``, ``g_penalty``, ``end_step``), so any trick composes with any
+(``attach``, ``d_input``, and the step hooks ``terms``, ``after_d_step``, ``end_step``), so any trick composes with any
 architecture and loss that offers what it ``requires``. Where each common GAN training option lives:
 
 =========================================  ================================================
