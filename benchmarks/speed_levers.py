@@ -64,10 +64,10 @@ VARIANTS: dict[str, tuple[dict[str, Any], Callable[[], contextlib.AbstractContex
     "fp32": ({"precision": "fp32"}, nothing),
     "bf16, no channels_last": ({"precision": "bf16", "channels_last": False}, nothing),
     "bf16 + channels_last, plain flatten (before)": ({"precision": "bf16", "channels_last": True}, plain_flatten),
-    "default (auto: bf16 + channels_last)": ({}, nothing),
-    "default + fused Adam": ({}, fused_adam),
-    "default without EMA": ({"ema": None}, nothing),
-    "default + torch.compile": ({"compile": True}, nothing),
+    "default (auto: bf16 + channels_last)": ({"precision": "auto"}, nothing),
+    "default + fused Adam": ({"precision": "auto"}, fused_adam),
+    "default without EMA": ({"precision": "auto", "ema": None}, nothing),
+    "default + torch.compile": ({"precision": "auto", "compile": True}, nothing),
 }
 
 

@@ -11,8 +11,8 @@ non-saturating loss on Fashion-MNIST held in memory, batch 128.
 
 Configs: ``fp32`` (each trainer's default precision), ``bf16-cl`` (bf16 autocast on CPU and
 channels_last modules and inputs: the trainer's own switch where it has one, else the run is wrapped
-in ``torch.autocast("cpu", dtype=torch.bfloat16)``), and ``default`` (ganzoo only: TrainConfig's
-defaults for precision and channels_last, whatever they are when this runs).
+in ``torch.autocast("cpu", dtype=torch.bfloat16)``), and ``default`` (ganzoo only: ``--precision auto``,
+which chooses precision and layout per machine; the default once benchmarks/precision/ shows it costs no quality).
 
 Images/s counts real images through D per second over steps [warmup, steps): every trainer runs
 ``steps`` timed-or-warm-up steps (the peers one more, so the last interval has an end; see
@@ -193,7 +193,7 @@ def run_ganzoo(steps: int, warmup: int, batch: int, seed: int, config: str, shim
 
     if steps % warmup:
         raise ValueError(f"ganzoo's windows need steps ({steps}) to be a multiple of warmup ({warmup})")
-    tricks = {"fp32": dict(precision="fp32", channels_last=False), "bf16-cl": dict(precision="bf16", channels_last=True), "default": {}}[config]
+    tricks = {"fp32": dict(precision="fp32", channels_last=False), "bf16-cl": dict(precision="bf16", channels_last=True), "default": dict(precision="auto")}[config]
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(
             arch=PluginSpec("dcgan"), loss=PluginSpec("non-saturating"), dataset=PluginSpec("fashion-mnist"),
