@@ -38,13 +38,11 @@ def run_cell(out: Path, mode: str, seed: int, epochs: int, batch_size: int, budg
         return json.loads(done.read_text())
     steps = epochs * TRAIN_IMAGES // batch_size
     run = cell / "run"
-    started = time.perf_counter()
     result = ganzoo.train(
         "dcgan", "non-saturating", "fashion-mnist", run, resume=(run / "checkpoints" / "latest").is_file(),
         progress=False, steps=steps, batch_size=batch_size, seed=seed, device="cpu",
         checkpoint_every=500, sample_every=1000, time_budget_s=budget_s, **MODES[mode],
     )
-    train_s = time.perf_counter() - started
     if result.step < steps:
         raise SystemExit(f"{cell}: stopped at step {result.step} of {steps} (time budget); run the script again to continue")
     G = ganzoo.load(str(run))

@@ -26,13 +26,13 @@ from .layout import (
     CONFIG,
     DISCRIMINATOR,
     EXPORT_FILES,
-    FORMAT_VERSION,
     SAMPLES,
     WEIGHTS,
     default_model_id,
     discriminator_entry,
     is_export,
     is_run,
+    new_weights_section,
     run_metadata,
     weights_section,
 )
@@ -133,23 +133,8 @@ def _rebuild(config: dict[str, Any], run_dir: Path, ckpt: Path, weights: dict[st
 
 def _exported_config(config: dict[str, Any], run_dir: Path, step: int, which: str, model_id: str, license: str | None) -> dict[str, Any]:
     """The export's config.json without the sha256 of its files (added once they are written)."""
-    ema_decay = (config.get("training") or {}).get("ema")
-    return {
-        **config,
-        "weights": {
-            "format_version": FORMAT_VERSION,
-            "file": WEIGHTS,
-            "sha256": None,
-            "which": which,
-            "ema_decay": ema_decay if which == "ema" else None,
-            "step": step,
-            "model_id": model_id,
-            "exported_with": __version__,
-            "discriminator": None,
-            **({"license": license} if license else {}),  # else the card takes the dataset plugin's
-        },
-        **run_metadata(run_dir),
-    }
+    weights = new_weights_section(config, which=which, step=step, model_id=model_id, license=license)
+    return {**config, "weights": weights, **run_metadata(run_dir)}
 
 
 def _write_export(folder: Path, model: GANModel, raw: dict[str, torch.Tensor] | None, exported: dict[str, Any], samples: bool) -> None:

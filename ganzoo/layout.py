@@ -32,6 +32,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .errors import CheckpointError, ConfigError, quote
 from .safeio import read_json
 
@@ -130,6 +131,24 @@ def folder_info(folder: Path) -> dict[str, Any]:
 
 
 # -- the weights section of an export's config.json ----------------------------------------------
+def new_weights_section(config: dict[str, Any], *, which: str, step: Any, model_id: str,
+                        license: str | None = None, sha256: str | None = None) -> dict[str, Any]:
+    """The ``weights`` section of a new export of ``config``'s model (export and save_pretrained)."""
+    ema_decay = (config.get("training") or {}).get("ema")
+    return {
+        "format_version": FORMAT_VERSION,
+        "file": WEIGHTS,
+        "sha256": sha256,
+        "which": which,
+        "ema_decay": ema_decay if which == "ema" else None,
+        "step": step,
+        "model_id": model_id,
+        "exported_with": __version__,
+        "discriminator": None,
+        **({"license": license} if license else {}),  # else the card takes the dataset plugin's
+    }
+
+
 def safe_name(name: Any, folder: Path) -> str:
     """A weights file name from config.json: a plain *.safetensors name inside ``folder``."""
     if not isinstance(name, str) or not name.endswith(".safetensors") or "/" in name or "\\" in name or name.startswith("."):

@@ -22,7 +22,7 @@ from .cards import render_card_from
 from .contracts import GANModel, Generator
 from .engine.grids import class_layout, image_grid, save_samples, to_uint8
 from .errors import ConfigError
-from .layout import CARD, CONFIG, DISCRIMINATOR, FORMAT_VERSION, SAMPLES, WEIGHTS, default_model_id
+from .layout import CARD, CONFIG, DISCRIMINATOR, SAMPLES, WEIGHTS, default_model_id, new_weights_section
 from .safeio import sha256_file, write_atomic, write_json, write_safetensors
 from .traversal import traverse
 
@@ -248,21 +248,11 @@ class PretrainedGenerator:
     def _export_config(self, out: Path, model_id: str | None, license: str | None) -> dict[str, Any]:
         """The config this generator was built from, with a fresh weights section for ``out``."""
         previous = self.config.get("weights") or {}
-        summary = self.config.get("summary") or {}
-        weights = {
-            "format_version": FORMAT_VERSION,
-            "file": WEIGHTS,
-            "sha256": sha256_file(out / WEIGHTS),
-            "which": self._which(),
-            "ema_decay": (self.config.get("training") or {}).get("ema") if self._which() == "ema" else None,
-            "step": previous.get("step", summary.get("step")),
-            "model_id": model_id or previous.get("model_id") or default_model_id(self.config),
-            "exported_with": ganzoo.__version__,
-            "discriminator": None,
-        }
-        chosen = license or previous.get("license")
-        if chosen:
-            weights["license"] = chosen
+        weights = new_weights_section(
+            self.config, which=self._which(), step=previous.get("step", (self.config.get("summary") or {}).get("step")),
+            model_id=model_id or previous.get("model_id") or default_model_id(self.config),
+            license=license or previous.get("license"), sha256=sha256_file(out / WEIGHTS),
+        )
         return {**self.config, "weights": weights}
 
     def __repr__(self) -> str:

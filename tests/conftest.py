@@ -9,6 +9,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import pytest
 import torch
 
+from ganzoo.losses.classic import NonSaturating
+
 # Two cores are shared by pytest-xdist workers: one thread each avoids oversubscription.
 torch.set_num_threads(int(os.environ.get("GANZOO_TEST_THREADS", "1")))
 
@@ -83,3 +85,16 @@ def shapes16():
         yield name
     finally:
         registry.datasets.unregister(name)
+
+
+class NaNAfterTwo(NonSaturating):
+    """Test loss: finite for two calls, then NaN (the non-finite checks and their advice)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def d_loss(self, real, fake):
+        self.calls += 1
+        loss = super().d_loss(real, fake)
+        return loss * float("nan") if self.calls > 2 else loss

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import re
 import shlex
 import shutil
@@ -36,7 +37,7 @@ from ganzoo.errors import CheckpointError, ConfigError, NonFiniteLossError
 from ganzoo.export import export_run
 from ganzoo.losses.classic import NonSaturating
 from ganzoo.safeio import OLD_SUFFIX, recover_folder, replace_folder
-from conftest import run_cli
+from conftest import NaNAfterTwo, run_cli
 
 SMALL_DCGAN = PluginSpec("dcgan", {"g_width": 8, "d_width": 8, "latent_dim": 16})
 FAKE = PluginSpec("fake", {"n": 64, "image_size": 28})
@@ -263,18 +264,6 @@ def test_resume_to_fewer_steps_is_refused_and_touches_nothing(run: Path, capsys:
 
 
 # --- 2a: after a non-finite loss, the advice is a command that works --------------------------------------
-class NaNAfterTwo(NonSaturating):
-    """Test loss: finite for two calls, then NaN."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def d_loss(self, real, fake):
-        self.calls += 1
-        loss = super().d_loss(real, fake)
-        return loss * float("nan") if self.calls > 2 else loss
-
 
 @pytest.fixture
 def nan_loss():
@@ -408,10 +397,6 @@ def test_stale_temporary_folders_are_cleaned_and_metrics_truncated_on_resume(run
 
 
 def test_eval_refuses_a_pickle_or_a_torch_save_archive_as_the_inception_network(tmp_path, capsys) -> None:
-    import pickle
-
-    from conftest import run_cli
-
     pickled = tmp_path / "inception.pkl"
     pickled.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
     archive = tmp_path / "inception.pt"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import NaNAfterTwo
 from ganzoo import registry
 from ganzoo.build import PluginSpec
 from ganzoo.contracts import Loss
@@ -65,18 +66,6 @@ def test_outputs_of_a_run(tmp_path) -> None:
     summary = json.loads((run / "summary.json").read_text())
     assert summary["step"] == 3 and summary["wall_time_s"] > 0
 
-
-class NaNAfterTwo(NonSaturating):
-    """Test loss: finite for two steps, then NaN."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def d_loss(self, real, fake):
-        self.calls += 1
-        loss = super().d_loss(real, fake)
-        return loss * float("nan") if self.calls > 2 else loss
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path) -> None:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..contracts import Batch, DInput, DOut, GANModel, Generator, Side, StepContext, TrainDefaults, Views
+from ..contracts import Batch, DInput, GANModel, Generator, Side, StepContext, TrainDefaults, Views
 from .bigan import Encoder, conv_body, data_shape, mlp_body, pick_net
 from .common import dcgan_init, positive
 from .dcgan import DCGANGenerator

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..contracts import IMAGES, LABELS, DInput, DOut, Discriminator, GANModel, Generator, Side, StepContext, TrainDefaults, Views
+from ..contracts import IMAGES, LABELS, DInput, DOut, Discriminator, GANModel, Generator, Side, StepContext, TrainDefaults
 from ..errors import ConfigError
 from .blocks import one_hot
 from .common import data_shape, dcgan_init, flatten_maps, positive

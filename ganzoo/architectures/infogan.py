@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..contracts import DInput, DOut, Discriminator, GANModel, Generator, LatentCode, Side, StepContext, TrainDefaults, Views, noise_codes
+from ..contracts import DInput, DOut, Discriminator, GANModel, Generator, LatentCode, Side, StepContext, TrainDefaults, noise_codes
 from ..errors import ConfigError
 from .common import FlattenMaps, data_shape, positive, pyramid_plan
 
