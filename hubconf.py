@@ -4,7 +4,9 @@
     G = torch.hub.load("<path or github owner/repo>", "dcgan_fashion_mnist", pretrained=True)
     images = G.sample(16, seed=0)
 
-Each entry returns a ``ganzoo.PretrainedGenerator`` (eval mode, on ``device``). The weights come
+There is one entry per model in ``model_cards/`` (``torch.hub.list`` names them; ``ganzoo zoo``
+describes them), written by ``benchmarks/zoo/sync.py`` and checked by tests/test_zoo.py. Each entry
+returns a ``ganzoo.PretrainedGenerator`` (eval mode, on ``device``). The weights come
 from the checkout's ``model_cards/<model-id>/`` folder, else from the Hub (see ``ganzoo.load``).
 ``pretrained=False`` returns the same architecture, untrained, built from the shipped config.
 A checkout that was never pip-installed works as well: ganzoo then reads its built-in plugins from
@@ -29,7 +31,9 @@ def _zoo(model_id: str, pretrained: bool, device: str, **kwargs: Any) -> Any:
     return PretrainedGenerator(model.generator, config).to(device)
 
 
+# -- zoo entries: generated from model_cards/ by benchmarks/zoo/sync.py; do not edit --
 def dcgan_fashion_mnist(pretrained: bool = True, device: str = "cpu", **kwargs: Any) -> Any:
-    """DCGAN (Radford et al. 2016) trained on Fashion-MNIST with the non-saturating loss and an EMA
-    generator: 28x28 grayscale clothing images from 100-d noise."""
+    """dcgan + non-saturating trained on fashion-mnist: 1x28x28 samples from 100-d noise
+    (EMA generator, step 3513; FID 48.09 (2,000 vs 2,000))."""
     return _zoo("dcgan-fashion-mnist", pretrained, device, **kwargs)
+# -- end of zoo entries --

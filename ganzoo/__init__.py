@@ -23,6 +23,7 @@ _LAZY = {
     "list_losses": "ganzoo.api:list_losses",
     "list_datasets": "ganzoo.api:list_datasets",
     "list_tricks": "ganzoo.api:list_tricks",
+    "list_pretrained": "ganzoo.zoo:list_pretrained",
     "register_architecture": "ganzoo.api:register_architecture",
     "register_loss": "ganzoo.api:register_loss",
     "register_dataset": "ganzoo.api:register_dataset",

@@ -94,12 +94,15 @@ def create(arch: str, *, tricks: list[str] | None = None, **args: Any) -> GANMod
     return model
 
 
-def train(arch: str, loss: str, dataset: str, out: str | Path, *, resume: bool = False, progress: bool = True, **settings: Any) -> TrainResult:
-    """Train a run from Python; ``settings`` are :class:`~ganzoo.engine.config.TrainConfig` fields."""
+def train(arch: str, loss: str, dataset: str, out: str | Path, *, resume: bool = False, progress: bool = True,
+          init_from: str | os.PathLike[str] | None = None, **settings: Any) -> TrainResult:
+    """Train a run from Python; ``settings`` are :class:`~ganzoo.engine.config.TrainConfig` fields.
+    ``init_from`` (a zoo id, Hub repo id, export with its discriminator, or run) starts the networks
+    from that model's raw weights, to fine-tune it (ganzoo/finetune.py)."""
 
     def spec(value: Any) -> PluginSpec:
         return value if isinstance(value, PluginSpec) else PluginSpec(value)
 
     tricks = [spec(t) for t in settings.pop("tricks", [])]
     config = TrainConfig(arch=spec(arch), loss=spec(loss), dataset=spec(dataset), tricks=tricks, **settings)
-    return Trainer(config, out, resume=resume, progress=progress).fit()
+    return Trainer(config, out, resume=resume, progress=progress, init_from=init_from).fit()

@@ -19,7 +19,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from . import __version__, registry
 from .errors import ConfigError, GanzooError
-from .layout import SAMPLES, default_model_id, folder_info
+from .layout import FIGURES, SAMPLES, default_model_id, folder_info
 from .metric_catalog import BY_KEY, display_name
 from .records import Resolved, RunSummary
 
@@ -41,6 +41,14 @@ PROTOCOL_ORDER = (
     ("color", "colour handling"),
     ("input_scaling", "input scaling"),
     ("seed", "seed"),
+    # Parzen window (Goodfellow et al. 2014)
+    ("n_test", "test images scored"),
+    ("n_validation", "validation images (bandwidth choice)"),
+    ("validation_split", "validation images from"),
+    ("sigma_grid", "bandwidths tried"),
+    ("sigma", "bandwidth chosen"),
+    ("scale", "pixel scale"),
+    ("stderr", "standard error of the mean"),
     ("preprocessing_version", "preprocessing version"),
     ("ganzoo_version", "ganzoo version"),
 )
@@ -195,6 +203,34 @@ def _metric_args(protocol: dict[str, Any]) -> dict[str, Any] | None:
 
 
 # -- the card ----------------------------------------------------------------------------------------
+FIGURE_FILE = re.compile(rf"{FIGURES}/[a-z0-9][a-z0-9-]{{0,63}}\.png")
+# Figures every image card reports, with the command that records a missing one.
+EXPECTED = (("fid", "fid"), ("parzen_log_likelihood", "parzen"))
+
+
+def _pictures(info: dict[str, Any]) -> list[dict[str, str]]:
+    """The export's pictures (config.json ``figures``, written by ganzoo/card_figures.py); an entry
+    that is not a plain PNG under figures/ with a one-line title and caption is left out."""
+    entries = info.get("figures")
+    out = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not FIGURE_FILE.fullmatch(str(entry.get("file"))):
+            continue
+        title, caption = entry.get("title"), entry.get("caption")
+        if isinstance(title, str) and isinstance(caption, str) and "\n" not in title + caption and len(title + caption) < 2000:
+            out.append({"file": entry["file"], "title": title, "caption": caption})
+    return out
+
+
+def _not_recorded(info: dict[str, Any]) -> list[str]:
+    """What an image card is expected to report but does not yet, each with the command that adds it."""
+    if not _is_image(info):
+        return []
+    recorded = {str(r.get("metric")) for r in info.get("evaluation") or [] if isinstance(r, dict) and "value" in r}
+    return [f"{display_name(key)}: not measured yet (`ganzoo eval RUN_DIR --metrics {family} --save` on the training run, "
+            "then `ganzoo export` again, adds it)" for key, family in EXPECTED if key not in recorded]
+
+
 def _spread_of(result: dict[str, Any]) -> str | None:
     """The mean a spread figure (kid_std, is_std) belongs to; None for any other figure."""
     meta = BY_KEY.get(str(result.get("metric")))
@@ -314,9 +350,13 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool, license: st
     for r, spread in _figures(info):
         metric = str(r.get("metric", "?"))
         protocol = r.get("protocol") or {}
+        stderr = protocol.get("stderr") if spread is None else None
+        about = BY_KEY[metric].about if metric in BY_KEY else ""
         results.append({
             "metric": display_name(metric),
-            "value": _fmt(_metric_value(r)) + (f" ± {_fmt(_rounded(spread))}" if spread is not None else ""),
+            "about": about,
+            "value": _fmt(_metric_value(r)) + (f" ± {_fmt(_rounded(spread))}" if spread is not None else "")
+            + (f" ± {_fmt(_rounded(stderr))} (standard error)" if isinstance(stderr, float) else ""),
             "dataset": str(r.get("dataset") or data_name),
             "split": str(r.get("split") or protocol.get("real_split") or "?"),
             "protocol": _protocol_rows(protocol),
@@ -360,6 +400,8 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool, license: st
         "weights_rows": weights_rows,
         "training_rows": training_rows,
         "results": results,
+        "not_recorded": _not_recorded(info),
+        "figures": _pictures(info),
         "papers": papers,
         "extra_packages": extra_packages,
         "ganzoo_version": __version__,

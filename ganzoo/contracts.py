@@ -229,6 +229,12 @@ class Generator(nn.Module):
         device = device if device is not None else _device_of(self)
         return torch.randint(self.num_classes, (n,), generator=generator).to(device)
 
+    def stages(self, z: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        """Named intermediate images of one forward pass, in drawing order, each ``[B, C, h, w]`` in
+        [-1, 1] at any size (LAPGAN's pyramid levels, RCGAN's canvases); model cards show them side
+        by side. Empty, the default, for a generator that draws in one pass."""
+        return {}
+
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -293,9 +299,19 @@ class StepHooks(nn.Module):
 
     ``fp32_only``, when set to a reason, keeps a ``--precision auto`` run in fp32 (for a family
     that bf16 is known to hurt); an explicit ``--precision`` still wins.
+
+    ``lookahead_steps`` asks the engine to lend the generator step a discriminator advanced that
+    many more updates (the unrolled GAN): the engine takes them on fresh batches with D's own
+    loss, terms and optimizer, computes the generator's loss against that D, then puts back D's
+    weights, every hook owner's and the model's buffers, D's optimizer and its loss scaler. The
+    largest request among the hook owners wins; 0, the default, lends nothing.
     """
 
     fp32_only: ClassVar[str] = ""
+
+    def lookahead_steps(self) -> int:
+        """Extra discriminator updates the generator step should play against (see above); 0: none."""
+        return 0
 
     def terms(self, side: Side, ctx: StepContext) -> dict[str, Tensor]:
         return {}

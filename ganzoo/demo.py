@@ -1,42 +1,51 @@
-"""``make demo``: the zoo's pretrained Fashion-MNIST generator, loaded in one line, no network needed.
+"""``make demo``: the zoo's pretrained generators, each loaded in one line, with no network needed.
 
-    python -m ganzoo.demo [--out demo/samples.png] [--n 64] [--seed 0]
+    python -m ganzoo.demo [--out-dir demo] [--n 64] [--seed 0] [--models PATTERN] [--max 4]
+
+Writes a grid per model (``demo/<id>.png``) and prints what each model is and how it scores.
 """
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import sys
 import time
+from pathlib import Path
 
 import ganzoo
 from ganzoo.cards import summarize
 from ganzoo.errors import GanzooError
-from ganzoo.hub import locate
-
-MODEL = "ganzoo/dcgan-fashion-mnist"
+from ganzoo.zoo import model_cards_dir, shipped
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="demo/samples.png")
-    parser.add_argument("--n", type=int, default=64)
+    parser.add_argument("--out-dir", default="demo", help="Folder for the grids (default: demo).")
+    parser.add_argument("--n", type=int, default=64, help="Samples per grid (default: 64).")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models", default="*", help="fnmatch pattern on the zoo ids (default: all).")
+    parser.add_argument("--max", type=int, default=4, help="Show at most this many models (default: 4).")
     args = parser.parse_args(argv)
 
-
-    try:
-        started = time.perf_counter()
-        G = ganzoo.load(MODEL)  # the Hub when online, else the HF cache, else model_cards/
-        loaded = time.perf_counter() - started
-        path = G.save_grid(args.out, n=args.n, seed=args.seed)
-        print(f"loaded {MODEL} from {getattr(G, 'origin', 'a local copy')} in {loaded:.1f} s")
-        print(f"wrote a grid of {args.n} samples (seed {args.seed}) to {path}")
-        print()
-        print(summarize(locate(MODEL, need_weights=False)[0]))
-    except GanzooError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    models = [m for m in shipped() if fnmatch.fnmatchcase(m.id, args.models)][: args.max]
+    if not models:
+        print(f"error: no zoo model matching {args.models!r} in {model_cards_dir()}; see `ganzoo zoo`", file=sys.stderr)
         return 1
-    return 0
+    shown = 0
+    for m in models:
+        try:
+            started = time.perf_counter()
+            G = ganzoo.load(m.id)  # a zoo id reads the checkout's model_cards/<id>: no network
+            loaded = time.perf_counter() - started
+            path = G.save_grid(Path(args.out_dir) / f"{m.id}.png", n=args.n, seed=args.seed)
+        except GanzooError as exc:  # e.g. a model whose plugin package is not installed: show the others
+            print(f"skipped {m.id}: {exc}", file=sys.stderr)
+            continue
+        print(f"loaded {m.id} from {G.origin} in {loaded:.1f} s; wrote a grid of {args.n} samples (seed {args.seed}) to {path}")
+        print(summarize(m.folder))
+        print()
+        shown += 1
+    return 0 if shown else 1
 
 
 if __name__ == "__main__":

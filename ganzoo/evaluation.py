@@ -1,7 +1,8 @@
 """Glue between models, datasets and ``ganzoo.metrics``: score a generator, record the result.
 
 ``score(G, ...)`` picks the metrics that fit the data (FID/KID/precision-recall/IS for images,
-mode counts for the 2D toys, Parzen for either), loads the real split through the dataset
+the Fashion-MNIST classifier's class figures on fashion-mnist and stacked-fashion-mnist, mode
+counts for the 2D toys, Parzen for either), loads the real split through the dataset
 registry, and returns results in the form model cards read (``RUN/eval.json``)::
 
     {"results": [{"metric": "fid", "value": 12.3, "dataset": "fashion-mnist", "split": "test",
@@ -9,6 +10,7 @@ registry, and returns results in the form model cards read (``RUN/eval.json``)::
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,9 +20,10 @@ from . import args as typed_args
 from . import metrics as m
 from . import registry
 from .build import PluginSpec, build_dataset
+from .data.toy import GEOMETRIES, is_toy
 from .engine.precision import native_bf16
 from .errors import ConfigError
-from .metric_catalog import FAMILIES, IMAGE_FAMILIES, figures
+from .metric_catalog import CLASSIFIER_DATASET, CLASSIFIER_FAMILIES, FAMILIES, IMAGE_FAMILIES, figures
 from .safeio import read_json, write_json
 
 # The real subset never depends on the generation seed: the cached reference features are keyed by
@@ -74,15 +77,20 @@ def score(
     The protocol of every figure records both precisions.
     """
 
-    toy = dataset.name in ("toy-ring", "toy-grid")
-    chosen = list(metrics) if metrics else (["toy", "parzen"] if toy else list(IMAGE_FAMILIES))
+    toy = is_toy(dataset.name)
+    chosen = list(metrics) if metrics else (["toy", "parzen"] if toy else default_image_metrics(dataset.name, getattr(G, "num_classes", 0)))
     unknown = [x for x in chosen if x not in FAMILIES]
     if unknown:
         raise ConfigError(f"unknown metric {unknown[0]!r}; choose from {', '.join(FAMILIES)}")
     if toy and any(x in IMAGE_FAMILIES for x in chosen):
         raise ConfigError(f"{dataset.name} holds 2D points; use the metrics toy and parzen")
     if "toy" in chosen and not toy:
-        raise ConfigError("the toy metric needs the toy-ring or toy-grid dataset")
+        raise ConfigError(f"the toy metric needs a 2D toy dataset ({', '.join(GEOMETRIES)}), not {dataset.name}")
+
+    for family in (x for x in chosen if x in CLASSIFIER_FAMILIES):
+        if CLASSIFIER_DATASET[family] != dataset.name:
+            raise ConfigError(f"the {family} metric uses the zoo's Fashion-MNIST classifier and is defined on "
+                              f"{CLASSIFIER_DATASET[family]}, not {dataset.name}; pass --dataset {CLASSIFIER_DATASET[family]}")
 
     native = not toy and native_bf16(torch.device(device)) is not None
     generator_precision = "bf16" if native else "fp32"
@@ -110,6 +118,15 @@ def score(
                     add(key, out[key], out["protocol"], split)
         for metric, reason in (out.get("skipped") or {}).items():
             results.append({"metric": metric, "skipped": reason, "dataset": dataset.name})
+    classifier_metrics = [x for x in chosen if x in CLASSIFIER_FAMILIES]
+    if classifier_metrics:
+        out = _classifier_figures(G, sample_fn, classifier_metrics, n_generated, seed, device, generator_precision)
+        for metric in classifier_metrics:
+            for key in figures(metric):
+                if key in out:
+                    add(key, out[key], out["protocol"], "generated")
+        for metric, reason in (out.get("skipped") or {}).items():
+            results.append({"metric": metric, "skipped": reason, "dataset": dataset.name})
     if "toy" in chosen:
         out = m.evaluate_toy(sample_fn, dataset.name, seed=seed)
         protocol = out["protocol"] | {"n_modes": out["n_modes"]}
@@ -119,13 +136,39 @@ def score(
         if toy:
             test = real_tensor(PluginSpec(dataset.name, {"n": min(n_real, 10_000), "seed": seed + 1}), n_real, seed)
             validation = real_tensor(PluginSpec(dataset.name, {"n": 1000, "seed": seed + 2}), 1000, seed)
+            picked_on = f"fresh draws of {dataset.name} (seed {seed + 2})"
         else:
             test = real_tensor(dataset_split(dataset, split), n_real, REAL_SUBSET_SEED)
             validation = real_tensor(dataset_split(dataset, "train"), 1000, REAL_SUBSET_SEED + 1)
+            # No split is held out of training, so the bandwidth is picked on training images.
+            picked_on = "train (images the model trained on)"
         out = m.evaluate_parzen(sample_fn, test, validation, n_generated=n_generated, seed=seed)
         (key,) = figures("parzen")
-        add(key, out["mean"], out["protocol"] | {"stderr": out["stderr"], "sigma": out["sigma"]}, split)
+        extra = {"stderr": out["stderr"], "sigma": out["sigma"], "validation_split": picked_on}
+        add(key, out["mean"], out["protocol"] | extra, split)
     return {"results": results}
+
+
+def default_image_metrics(dataset_name: str, num_classes: int) -> list[str]:
+    """What ``score`` computes for images when no metrics are named: the Inception families, plus the
+    classifier families defined on the dataset (conditional accuracy only for conditional models)."""
+    fitting = [f for f in CLASSIFIER_FAMILIES if CLASSIFIER_DATASET[f] == dataset_name]
+    return list(IMAGE_FAMILIES) + [f for f in fitting if f != "conditional-accuracy" or num_classes]
+
+
+def _classifier_figures(
+    G: Any, sample_fn: Callable[[int, int], torch.Tensor], metrics: list[str], n: int, seed: int, device: str, precision: str
+) -> dict[str, Any]:
+    """The classifier families for ``G``; a conditional G is also sampled with requested labels."""
+
+    def labeled(count: int, s: int, labels: torch.Tensor) -> torch.Tensor:
+        return G.sample(count, seed=s, labels=labels, precision=precision).cpu()
+
+    num_classes = getattr(G, "num_classes", 0)
+    return m.evaluate_classifier(
+        sample_fn, metrics=metrics, n_generated=n, seed=seed, labeled_sample_fn=labeled if num_classes else None,
+        num_classes=num_classes, device=device, generator_precision=precision,
+    )
 
 
 def save_results(folder: str | Path, scored: dict[str, Any]) -> Path:

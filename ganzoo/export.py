@@ -16,6 +16,7 @@ from typing import Any, Callable
 import torch
 
 from . import __version__
+from .card_figures import Subject, write_figures
 from .cards import check_license_id, render_card_from
 from .contracts import GANModel
 from .engine import checkpoint
@@ -71,12 +72,16 @@ def export_run(
     samples: bool = True,
     force: bool = False,
     license: str | None = None,
+    figures: bool = True,
 ) -> Path:
     """Write the publishable folder for a run's newest intact checkpoint; returns ``out_dir``.
 
     ``ema=False`` exports the raw generator instead of its EMA average (a run trained without EMA
-    always exports its raw generator, and says so in config.json). Refuses to write into a
-    non-empty folder that is not a previous export unless ``force``.
+    always exports its raw generator, and says so in config.json). An architecture with an encoder
+    (BiGAN, AAE) always ships discriminator.safetensors, the file its encoder lives in, so
+    ``G.encode`` works after ``ganzoo.load``. ``figures`` draws the card's other pictures
+    (ganzoo/card_figures.py). Refuses to write into a non-empty folder that is not a previous
+    export unless ``force``.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir = out_dir.resolve() if out_dir.is_symlink() else out_dir  # replace the folder, not the link
@@ -97,7 +102,9 @@ def export_run(
     ckpt, step, weights, _ = found
     model, raw, which = _rebuild(config, run_dir, ckpt, weights, ema)
     exported = _exported_config(config, run_dir, step, which, model_id or default_model_id(config), license)
-    _build_beside(out_dir, lambda folder: _write_export(folder, model, raw if include_discriminator else None, exported, samples))
+    include_discriminator = include_discriminator or "encoder" in model.provides
+    subject = Subject(model, exported, run_dir) if figures else None
+    _build_beside(out_dir, lambda folder: _write_export(folder, model, raw if include_discriminator else None, exported, samples, subject))
     return out_dir
 
 
@@ -137,7 +144,8 @@ def _exported_config(config: dict[str, Any], run_dir: Path, step: int, which: st
     return {**config, "weights": weights, **run_metadata(run_dir)}
 
 
-def _write_export(folder: Path, model: GANModel, raw: dict[str, torch.Tensor] | None, exported: dict[str, Any], samples: bool) -> None:
+def _write_export(folder: Path, model: GANModel, raw: dict[str, torch.Tensor] | None, exported: dict[str, Any], samples: bool,
+                  subject: Subject | None) -> None:
     weights = exported["weights"]
     meta = {"format": "pt", "ganzoo": __version__}
     write_safetensors(folder / WEIGHTS, model.generator.state_dict(), {**meta, "weights": weights["which"]})
@@ -151,6 +159,8 @@ def _write_export(folder: Path, model: GANModel, raw: dict[str, torch.Tensor] | 
         }
     if samples:
         PretrainedGenerator(model.generator, exported).save_sample_grid(folder / SAMPLES, seed=SAMPLE_SEED)
+    if subject is not None:
+        exported["figures"] = write_figures(folder, subject)
     card = render_card_from(exported, weights["model_id"], has_samples=samples)
     write_atomic(folder / CARD, lambda p: p.write_text(card, encoding="utf-8"))
     write_json(folder / CONFIG, exported)

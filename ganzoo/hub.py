@@ -52,8 +52,7 @@ from .export import export_run, verify_export
 from .layout import CARD, CONFIG, EXPORT_FILES, SAMPLES, discriminator_entry, is_export, is_run, needs_raw_model, weights_section
 from .loading import has_encoder
 from .safeio import read_json, write_json
-
-ZOO_ORG = "ganzoo"
+from .zoo import ZOO_ORG, model_cards_dir, zoo_models
 
 
 class HubError(GanzooError):
@@ -72,23 +71,7 @@ class _Unreachable(Exception):
     """Internal: the Hub did not answer (reason in args[0])."""
 
 
-# -- the zoo's shipped models ------------------------------------------------------------------------
-def model_cards_dir() -> Path:
-    """Where the zoo's shipped models live: ``$GANZOO_MODEL_CARDS`` or ``<repo>/model_cards``."""
-    env = os.environ.get("GANZOO_MODEL_CARDS")
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[1] / "model_cards"
-
-
-def zoo_models() -> list[str]:
-    """Names of the models shipped in ``model_cards/``."""
-    root = model_cards_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if is_export(p))
-
-
+# -- the zoo's shipped models (listed by ganzoo/zoo.py) --------------------------------------------------
 def _zoo_copy(name: str) -> Path | None:
     folder = model_cards_dir() / name
     return folder if is_export(folder) else None
@@ -366,7 +349,8 @@ def push(
                     api.create_branch(repo_id, branch=branch, exist_ok=True, repo_type="model")
             present = set(api.list_repo_files(repo_id, revision=branch, repo_type="model"))
             operations: list[Any] = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(path)) for name, path in files.items()]
-            operations += [CommitOperationDelete(path_in_repo=n) for n in EXPORT_FILES if n in present and n not in files]
+            # An export file (figures/ included) published before that this export no longer has goes.
+            operations += [CommitOperationDelete(path_in_repo=n) for n in sorted(present) if n.split("/")[0] in EXPORT_FILES and n not in files]
             info = api.create_commit(repo_id, operations, commit_message=commit_message or _commit_message(config),
                                      revision=branch, repo_type="model", create_pr=create_pr)
         except (httpx2.TransportError, OfflineModeIsEnabled, HfHubHTTPError) as exc:

@@ -20,6 +20,9 @@ uploads)::
     discriminator.safetensors   optional: the whole raw model, for fine-tuning and encoders
     README.md                   the model card
     samples.png                 an 8x8 grid drawn with a fixed seed
+    figures/*.png               the card's other pictures, as the model's capabilities call for
+                                (class grid, code sweeps, reconstructions, stages, progression,
+                                critic loss next to FID), listed under ``figures`` in config.json
 
 An export is built in a temporary folder beside OUT and swapped in whole (safeio.replace_folder),
 so a folder whose config.json carries a ``weights`` section is a complete export, and re-exporting
@@ -47,8 +50,9 @@ WEIGHTS = "model.safetensors"
 DISCRIMINATOR = "discriminator.safetensors"
 CARD = "README.md"
 SAMPLES = "samples.png"
+FIGURES = "figures"  # the card's other pictures (ganzoo/card_figures.py), one PNG each
 TENSORBOARD = "tensorboard"
-EXPORT_FILES = (CONFIG, WEIGHTS, DISCRIMINATOR, CARD, SAMPLES)
+EXPORT_FILES = (CONFIG, WEIGHTS, DISCRIMINATOR, CARD, SAMPLES, FIGURES)
 RUN_ENTRIES = frozenset({CONFIG, SUMMARY, EVAL, METRICS, CHECKPOINTS, SAMPLES_DIR, TENSORBOARD})
 
 

@@ -46,11 +46,12 @@ def plugin_sections(config: dict[str, Any], where: Path | str) -> list[tuple[reg
         raise CheckpointError(f"{where}: 'tricks' must be a list of objects; it was not written by ganzoo or is damaged")
     sections = [(registry.architectures, arch)] + [(registry.tricks, t) for t in tricks]
     for kind, section in sections:
-        _check_section(kind, section, where)
+        check_section(kind, section, where)
     return sections
 
 
-def _check_section(kind: registry.Registry, section: dict[str, Any], where: Path | str) -> None:
+def check_section(kind: registry.Registry, section: dict[str, Any], where: Path | str) -> None:
+    """A plugin section of a config.json: a valid name, arguments, distribution and version."""
     name, dist, version = section.get("name"), section.get("distribution"), section.get("version")
     if not isinstance(name, str) or not PACKAGE_NAME.fullmatch(name):
         raise CheckpointError(f"{where} names {kind.kind} {quote(name)}, which is not a valid plugin name; the file is damaged or not from ganzoo")

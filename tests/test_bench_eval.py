@@ -23,20 +23,30 @@ def small_spec(**overrides) -> BenchSpec:
 def test_grid_writes_results_leaderboard_and_plots_and_resumes(tmp_path) -> None:
     out = tmp_path / "bench"
     summary = run_grid(small_spec(), out, progress=False)
-    assert len(summary["results"]) == 4  # mlp x 2 losses x 2 seeds
+    assert len(summary["results"]) == 8  # mlp x 2 losses x 2 seeds, each scored on its EMA and its raw generator
+    assert sorted(r["generator"] for r in summary["results"]) == ["ema"] * 4 + ["raw"] * 4
     assert {r["cell"]["arch"] for r in summary["refused"]} == {"dcgan"}  # images-only on 2D points
     assert "toy-ring" in summary["refused"][0]["reason"]
     cell = out / "cells" / "mlp__hinge__toy-ring__s1"
-    result = json.loads((cell / "result.json").read_text())
-    assert [p["step"] for p in result["curve"]] == [2, 4]
-    assert result["protocol"]["modes_captured"]["n_generated"] == 2500
-    assert (cell / "curve.csv").read_text().splitlines()[0].startswith("step,wall_time_s")
+    results = {r["generator"]: r for r in json.loads((cell / "result.json").read_text())["results"]}
+    for generator, result in results.items():
+        assert [p["step"] for p in result["curve"]] == [2, 4]
+        assert result["protocol"]["modes_captured"]["n_generated"] == 2500
+        assert result["protocol"]["modes_captured"]["generator"] == generator
+        assert (cell / result["samples"]).stat().st_size > 1000
+    assert results["ema"]["samples"] == "samples.png" and results["raw"]["samples"] == "samples-raw.png"
+    assert (cell / "curve.csv").read_text().splitlines()[0].startswith("step,wall_time_s,generator")
+    curve_file = json.loads((cell / "curve.json").read_text())  # "curve": the EMA's, what model cards read
+    assert curve_file["generator"] == "ema" and curve_file["curve"] == curve_file["curves"]["ema"] == results["ema"]["curve"]
     board = (out / "leaderboard.md").read_text()
     assert "mlp/hinge" in board and "mlp/non-saturating" in board and "Refused combinations" in board
+    assert "| mlp/hinge | raw |" in board and "| mlp/hinge | ema |" in board
     for name in ("toy-ring_modes_captured_vs_step.png", "toy-ring_modes_captured_vs_time.png", "toy-ring_samples.png", "images_per_second.png"):
         assert (out / "plots" / name).stat().st_size > 1000
     rows = aggregate(summary["results"])["toy-ring"]
     assert all(row["seeds"] == 2 for row in rows)
+    assert sorted((row["variant"], row["generator"]) for row in rows) == [
+        (v, g) for v in ("mlp/hinge", "mlp/non-saturating") for g in ("ema", "raw")]
 
     # Rerunning skips finished cells (their result files are not rewritten).
     before = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/result.json")}
@@ -49,12 +59,14 @@ def test_half_done_cell_resumes_from_its_curve(tmp_path) -> None:
     spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0])
     run_grid(spec, out, progress=False)
     cell = out / "cells" / "mlp__hinge__toy-ring__s0"
-    curve = json.loads((cell / "curve.json").read_text())["curve"]
+    curves = json.loads((cell / "curve.json").read_text())["curves"]
     (cell / "result.json").unlink()
-    (cell / "curve.json").write_text(json.dumps({"curve": curve[:1]}))  # as if killed after segment 1
+    (cell / "curve.json").write_text(json.dumps({"curves": {g: c[:1] for g, c in curves.items()}}))  # killed after segment 1
     summary = run_grid(spec, out, progress=False)
-    assert [p["step"] for p in summary["results"][0]["curve"]] == [2, 4]
-    assert summary["results"][0]["curve"][0] == curve[0]  # segment 1 was not redone
+    assert {r["generator"] for r in summary["results"]} == {"ema", "raw"}
+    for r in summary["results"]:
+        assert [p["step"] for p in r["curve"]] == [2, 4]
+        assert r["curve"][0] == curves[r["generator"]][0]  # segment 1 was not redone
 
 
 @pytest.mark.parametrize(

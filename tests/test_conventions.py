@@ -215,7 +215,7 @@ def test_bench_scores_on_the_training_device(tmp_path: Path, monkeypatch: pytest
     spec = bench_grid.BenchSpec(archs=["mlp"], losses=["hinge"], datasets=["toy-ring"], seeds=[0], steps=2, evals=1, batch_size=16,
                                 arch_args={"g_hidden": "16", "d_hidden": "16"}, metrics=["toy"], device="auto")
     bench_grid.run_cell(spec, bench_grid.Cell("mlp", "hinge", "toy-ring", 0), tmp_path / "cell")
-    assert scored_on == [("meta", "meta")]
+    assert scored_on == [("meta", "meta")] * 2  # the EMA and the raw generator
 
 
 # --------------------------------------------------------------------------- datasets

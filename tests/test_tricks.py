@@ -23,12 +23,13 @@ from ganzoo.tricks.gradient import GradientPenalty
 from ganzoo.tricks.inputs import DiffAugment, InstanceNoise
 from ganzoo.tricks.labels import LabelSmoothing
 from ganzoo.tricks.matching import FeatureMatching
+from ganzoo.tricks.packing import PackedInput
 from ganzoo.tricks.weights import AdaptiveL2, HistoricalAveraging
 
 SMALL_DCGAN = PluginSpec("dcgan", {"g_width": 8, "d_width": 8, "latent_dim": 16})
 FAKE = PluginSpec("fake", {"image_size": 32, "channels": 1, "num_classes": 10, "n": 32})
 SMALL_MLP = PluginSpec("mlp", {"g_hidden": (16,), "d_hidden": (16,), "latent_dim": 4})
-STRUCTURAL = ("spectral-norm", "virtual-batch-norm", "minibatch-discrimination", "minibatch-stddev", "d-dropout")
+STRUCTURAL = ("spectral-norm", "virtual-batch-norm", "minibatch-discrimination", "minibatch-stddev", "d-dropout", "pack")
 
 
 def _trainer(tmp_path, tricks, *, arch=SMALL_DCGAN, loss="non-saturating", dataset=FAKE, steps=1, **settings) -> Trainer:
@@ -50,6 +51,10 @@ def _check_effect(name: str, trainer: Trainer, logs: dict[str, float]) -> None:
         assert model.generator.vbn_reference.z.shape[0] == 64
     elif name in ("minibatch-discrimination", "minibatch-stddev", "d-dropout"):
         assert len(model.discriminator.feature_transforms) == 1
+    elif name == "pack":  # the input layer takes pairs: 2 channels instead of 1
+        assert isinstance(model.discriminator.body[0], PackedInput) and model.discriminator.body[0].layer.in_channels == 2
+    elif name == "unroll":  # the generator step is lent D advanced 5 updates, on 5 more batches
+        assert trainer.lookahead == 5 and trainer.images_per_step == 8 * 6
     elif name == "label-smoothing":
         assert trainer.loss.real_label == 0.9
     elif name in ("instance-noise", "diffaugment"):

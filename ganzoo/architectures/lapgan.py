@@ -100,13 +100,22 @@ class LaplacianGenerator(Generator):
         """Per-level noises, coarse to fine."""
         return z.split([self.base_latent] + [self.level_latent] * len(self.refiners), dim=1)
 
-    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+    def stages(self, z: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        """The pyramid coarse to fine: ``level 1`` (the base image), then for each finer level k the
+        residual G_k draws and ``level k = upsample(level k-1) + residual k``; the last is the sample."""
         z_base, *z_levels = self.split(z)
         image = self.base(z_base)
-        for refine, z_k in zip(self.refiners, z_levels):
+        out = {f"level 1 ({image.shape[-1]} px)": image}
+        for k, (refine, z_k) in enumerate(zip(self.refiners, z_levels), start=2):
             low = upsample(image)
-            image = low + refine(z_k, low)
-        return image
+            residual = refine(z_k, low)
+            image = low + residual
+            out[f"residual {k}"] = residual
+            out[f"level {k} ({image.shape[-1]} px)"] = image
+        return out
+
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return list(self.stages(z, y).values())[-1]
 
 
 class LaplacianDiscriminator(Discriminator):

@@ -54,6 +54,17 @@ class RecurrentGenerator(Generator):
             updates.append(delta)
         return updates
 
+    def stages(self, z: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+        """Per drawing step t, the update ``tanh(dC_t)`` and the canvas so far ``tanh(dC_1 + ... + dC_t)``;
+        the last canvas is the sample."""
+        out: dict[str, Tensor] = {}
+        canvas = None
+        for t, delta in enumerate(self.canvases(z), start=1):
+            canvas = delta if canvas is None else canvas + delta
+            out[f"update {t}"] = torch.tanh(delta)
+            out[f"canvas {t}"] = torch.tanh(canvas)
+        return out
+
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return torch.tanh(torch.stack(self.canvases(z)).sum(0))
 

@@ -23,22 +23,8 @@ from ..loading import load_run
 from ..records import RunSummary
 from ..safeio import read_json, write_atomic, write_json
 from .leaderboard import write_leaderboard
-
-
-@dataclass(frozen=True)
-class Cell:
-    arch: str
-    loss: str
-    dataset: str
-    seed: int
-
-    @property
-    def key(self) -> str:
-        return f"{self.arch}__{self.loss}__{self.dataset}__s{self.seed}"
-
-    @property
-    def variant(self) -> str:
-        return f"{self.arch}/{self.loss}"
+from .page import write_page
+from .records import GENERATORS, NO_TRICK, Cell, cell_results, legacy_generator, variant_tricks
 
 
 @dataclass
@@ -60,6 +46,15 @@ class BenchSpec:
     n_real: int = 2000
     device: str = default("device")
     ema: float | None = default("ema")
+    tricks: list[str] = field(default_factory=list)  # one variant per entry ("none", "pack:m=2", "a+b:k=1")
+    lr_g: float | None = None  # None: the plugins' paper defaults, as in `ganzoo train`
+    lr_d: float | None = None
+    betas: tuple[float, float] | None = None
+    preset: str | None = None  # recorded only: the --preset the values came from
+
+    def generators(self) -> tuple[str, ...]:
+        """The generators every cell is scored on: EMA and raw, or raw alone when the runs keep no EMA."""
+        return GENERATORS if self.ema is not None else ("raw",)
 
     def validate(self) -> None:
         if (self.steps is None) == (self.time_budget_s is None):
@@ -77,13 +72,17 @@ class BenchSpec:
             registry.losses.get(name)
         for name in self.datasets:
             registry.datasets.get(name)
+        for variant in self.tricks:
+            for trick in variant_tricks(variant):
+                registry.tricks.get(trick.name)
         if self.arch_args:
             accepted = [a for a in self.archs if set(self.arch_args) <= set(typed_args.parameters(registry.architectures.get(a)))]
             if not accepted:
                 raise ConfigError(f"no architecture in the grid accepts {', '.join(self.arch_args)}")
 
     def cells(self) -> list[Cell]:
-        return [Cell(a, l, d, s) for d, a, l, s in itertools.product(self.datasets, self.archs, self.losses, self.seeds)]
+        variants = [("" if t == NO_TRICK else t) for t in self.tricks] or [""]
+        return [Cell(a, l, d, s, t) for d, a, l, t, s in itertools.product(self.datasets, self.archs, self.losses, variants, self.seeds)]
 
 
 def _arch_spec(spec: BenchSpec, arch: str) -> PluginSpec:
@@ -100,7 +99,7 @@ def refusal(spec: BenchSpec, cell: Cell) -> str | None:
     """Why a cell cannot run (an incompatible combination), or None."""
     try:
         data, _ = build_dataset(_data_spec(spec, cell.dataset))
-        check_compatible(cell.arch, cell.loss, [], data.spec(), cell.dataset)
+        check_compatible(cell.arch, cell.loss, [t.name for t in variant_tricks(cell.tricks)], data.spec(), cell.dataset)
     except GanzooError as exc:
         return str(exc)
     return None
@@ -113,63 +112,93 @@ def _segment_targets(spec: BenchSpec) -> list[tuple[int | None, float | None]]:
     return [(None, spec.time_budget_s * (i + 1) / spec.evals) for i in range(spec.evals)]
 
 
-def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[], None] | None = None) -> dict[str, Any]:
+def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[], None] | None = None) -> list[dict[str, Any]]:
+    """Train one cell in segments, score every generator after each, and return one result per generator."""
     result_path = folder / "result.json"
     if result_path.is_file():
-        return read_json(result_path, "bench result")
+        return cell_results(read_json(result_path, "bench result"), asdict(spec))
     run_dir = folder / "run"
-    curve_path = folder / "curve.json"
-    curve: list[dict[str, Any]] = read_json(curve_path, "bench curve")["curve"] if curve_path.is_file() else []
+    curves = _read_curves(folder / "curve.json", spec)
     data_spec = _data_spec(spec, cell.dataset)
+    done = max((len(c) for c in curves.values()), default=0)
     for index, (step_target, time_target) in enumerate(_segment_targets(spec)):
-        if index < len(curve):  # this segment was trained and scored before an interruption
-            if on_segment:
-                on_segment()
-            continue
-        resume = (run_dir / "checkpoints" / "latest").is_file()
-        config = TrainConfig(
-            arch=_arch_spec(spec, cell.arch), loss=PluginSpec(cell.loss), dataset=data_spec,
-            steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
-            batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema,
-            sample_every=10**12, checkpoint_every=10**12, log_every=25,
-        )
-        Trainer(config, run_dir, resume=resume, progress=False).fit()
-        curve.append(_curve_point(spec, cell, run_dir, data_spec))
-        write_json(curve_path, {"curve": curve})
+        if index >= done:  # else this segment was trained and scored before an interruption
+            Trainer(_train_config(spec, cell, data_spec, step_target, time_target), run_dir,
+                    resume=(run_dir / "checkpoints" / "latest").is_file(), progress=False).fit()
+            for generator, point in _curve_points(spec, cell, run_dir, data_spec).items():
+                curves.setdefault(generator, []).append(point)
+            write_json(folder / "curve.json", _curve_file(spec, curves))
         if on_segment:
             on_segment()
-    G = load_run(run_dir)
-    G.save_grid(folder / "samples.png", n=64, seed=0)
+    results = [_result(spec, cell, folder, generator, curve) for generator, curve in curves.items()]
+    _write_curve_csv(folder / "curve.csv", curves)
+    write_json(result_path, {"results": results})
+    return results
+
+
+def _read_curves(path: Path, spec: BenchSpec) -> dict[str, list[dict[str, Any]]]:
+    """generator -> curve points so far; a curve.json from before raw and EMA were both scored holds one curve."""
+    if not path.is_file():
+        return {}
+    data = read_json(path, "bench curve")
+    return data["curves"] if "curves" in data else {legacy_generator(asdict(spec)): data["curve"]}
+
+
+def _curve_file(spec: BenchSpec, curves: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """curve.json: every generator's curve, and under "curve" the one of the generator an export
+    publishes by default (EMA when there is one), the layout model cards read."""
+    default = spec.generators()[0]
+    return {"curves": curves, "generator": default, "curve": curves.get(default, [])}
+
+
+def _train_config(spec: BenchSpec, cell: Cell, data_spec: PluginSpec, step_target: int | None, time_target: float | None) -> TrainConfig:
+    return TrainConfig(
+        arch=_arch_spec(spec, cell.arch), loss=PluginSpec(cell.loss), dataset=data_spec, tricks=variant_tricks(cell.tricks),
+        steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
+        batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema,
+        lr_g=spec.lr_g, lr_d=spec.lr_d, betas=spec.betas,
+        sample_every=10**12, checkpoint_every=10**12, log_every=25,
+    )
+
+
+def _result(spec: BenchSpec, cell: Cell, folder: Path, generator: str, curve: list[dict[str, Any]]) -> dict[str, Any]:
+    """One generator's figures for a cell, and its sample grid beside them (samples.png: the EMA's when there is one)."""
+    samples = "samples.png" if generator == spec.generators()[0] else f"samples-{generator}.png"
+    load_run(folder / "run", ema=generator == "ema").save_grid(folder / samples, n=64, seed=0)
     final = {k: v for k, v in curve[-1].items() if k != "protocol"}
-    result = {"cell": asdict(cell), "variant": cell.variant, "budget": {"steps": spec.steps, "time_budget_s": spec.time_budget_s},
-              "batch_size": spec.batch_size, "curve": curve, "final": final, "protocol": curve[-1]["protocol"]}
-    _write_curve_csv(folder / "curve.csv", curve)
-    write_json(result_path, result)
-    return result
+    return {"cell": asdict(cell), "variant": cell.variant, "generator": generator, "folder": f"cells/{cell.key}",
+            "samples": samples, "budget": {"steps": spec.steps, "time_budget_s": spec.time_budget_s},
+            "batch_size": spec.batch_size, "curve": curve, "final": final, "protocol": curve[-1]["protocol"]}
 
 
-def _curve_point(spec: BenchSpec, cell: Cell, run_dir: Path, data_spec: PluginSpec) -> dict[str, Any]:
-    """The run's figures as it stands, scored on the device it trained on ("auto": the GPU when there is one)."""
+def _curve_points(spec: BenchSpec, cell: Cell, run_dir: Path, data_spec: PluginSpec) -> dict[str, dict[str, Any]]:
+    """The run's figures as it stands, per generator, scored on the device it trained on ("auto": the GPU when there is one)."""
     summary = RunSummary.from_json(read_json(run_dir / "summary.json", "run summary"))
     device = str(pick_device(spec.device))
-    G = load_run(run_dir).to(device)
-    scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
-                   seed=cell.seed, device=device, progress=False)
-    point: dict[str, Any] = {"step": summary.step, "wall_time_s": summary.wall_time_s,
-                             "images_per_second": summary.images_per_second_last_session}
-    for r in scored["results"]:
-        if "value" in r:
-            point[r["metric"]] = r["value"]
-    point["protocol"] = {r["metric"]: r["protocol"] for r in scored["results"] if "protocol" in r}
-    return point
+    points = {}
+    for generator in spec.generators():
+        G = load_run(run_dir, ema=generator == "ema").to(device)
+        scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
+                       seed=cell.seed, device=device, progress=False)
+        point: dict[str, Any] = {"step": summary.step, "wall_time_s": summary.wall_time_s,
+                                 "images_per_second": summary.images_per_second_last_session}
+        for r in scored["results"]:
+            if "value" in r:
+                point[r["metric"]] = r["value"]
+        point["protocol"] = {r["metric"]: {**r["protocol"], "generator": G.which} for r in scored["results"] if "protocol" in r}
+        points[G.which] = point
+    return points
 
 
-def _write_curve_csv(path: Path, curve: list[dict[str, Any]]) -> None:
-    columns = sorted({k for point in curve for k in point if k != "protocol"}, key=lambda k: (k not in ("step", "wall_time_s"), k))
+def _write_curve_csv(path: Path, curves: dict[str, list[dict[str, Any]]]) -> None:
+    """One row per scoring point and generator: step, wall time and generator first, then the figures."""
+    points = [{"generator": g, **p} for g, curve in curves.items() for p in curve]
+    first = ["step", "wall_time_s", "generator"]
+    columns = first + sorted({k for point in points for k in point if k != "protocol"} - set(first))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
-    for point in curve:
+    for point in points:
         writer.writerow({k: point.get(k, "") for k in columns})
     write_atomic(path, lambda p: p.write_text(buffer.getvalue()))
 
@@ -196,11 +225,12 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True) -> dict[str, Any
                     bar.update(spec.evals)
                 continue
             step = (lambda: bar.update(1)) if bar is not None else None
-            results.append(run_cell(spec, cell, out / "cells" / cell.key, on_segment=step))
+            results.extend(run_cell(spec, cell, out / "cells" / cell.key, on_segment=step))
     finally:
         if bar is not None:
             bar.close()
     summary = {"spec": asdict(spec), "results": results, "refused": refused, "wall_time_s": round(time.perf_counter() - started, 1)}
     write_json(out / "results.json", summary)
     write_leaderboard(out, summary)
+    write_page(out, summary)
     return summary

@@ -11,6 +11,8 @@ from typing import Any
 
 from ..metric_catalog import METRICS, ranking
 from ..safeio import write_atomic
+from .presets import PRESETS
+from .records import summary_results
 
 # metric -> True when larger is better; the first present one orders the table.
 ORDER = [(m.key, m.better == "higher") for m in ranking()]
@@ -25,14 +27,15 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def aggregate(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Per dataset, one row per variant with mean and std of every final figure over seeds."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+def aggregate(results: list[dict[str, Any]], default_generator: str = "ema") -> dict[str, list[dict[str, Any]]]:
+    """Per dataset, one row per variant and generator ("ema"/"raw"; ``default_generator`` for results
+    that do not say) with mean and std of every final figure over seeds."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in results:
-        groups[(r["cell"]["dataset"], r["variant"])].append(r)
+        groups[(r["cell"]["dataset"], r["variant"], r.get("generator", default_generator))].append(r)
     tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for (dataset, variant), runs in groups.items():
-        row: dict[str, Any] = {"variant": variant, "seeds": len(runs), "steps": runs[0]["final"]["step"],
+    for (dataset, variant, generator), runs in groups.items():
+        row: dict[str, Any] = {"variant": variant, "generator": generator, "seeds": len(runs), "steps": runs[0]["final"]["step"],
                                "wall_time_s": _mean_std([r["final"]["wall_time_s"] for r in runs])[0]}
         for metric in SHOWN:
             if any(metric in r["final"] for r in runs):
@@ -55,21 +58,32 @@ def _fmt(value: Any) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+GENERATOR_NOTE = ("The generator column says which weights a row's figures are of: `ema`, the exponential moving "
+                  "average of the generator (what `ganzoo.load` returns by default), or `raw`, the weights the optimizer "
+                  "trains. On the 2D toys, where a generator rotates its modes around the ring, the average of its "
+                  "weights can collapse towards the origin; published toy figures (trained without an EMA) compare "
+                  "with the `raw` rows.")
+
+
 def markdown(summary: dict[str, Any]) -> str:
-    tables = aggregate(summary["results"])
+    tables = aggregate(summary_results(summary))
     spec = summary["spec"]
     budget = f"{spec['steps']} steps" if spec.get("steps") else f"{spec['time_budget_s']} s of training"
+    preset = f" (preset `{spec['preset']}`)" if spec.get("preset") else ""
     lines = ["# ganzoo bench leaderboard", "",
-             f"Budget per cell: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}; "
+             f"Budget per cell{preset}: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}; "
              f"{spec['n_generated']} generated vs {spec['n_real']} real samples per image metric. "
-             "Figures are mean ± std over seeds at the end of the budget; the protocol of every figure is in each cell's result.json.", ""]
+             "Figures are mean ± std over seeds at the end of the budget; the protocol of every figure is in each cell's result.json.",
+             "", GENERATOR_NOTE, ""]
+    if spec.get("preset") in PRESETS:
+        lines += [f"Published figures for preset `{spec['preset']}`: {PRESETS[spec['preset']].reference}", ""]
     for dataset, rows in tables.items():
         metrics = [m for m in SHOWN if any(m in row for row in rows)]
-        lines += [f"## {dataset}", "", "| rank | variant | " + " | ".join(metrics) + " | wall time (s) |",
-                  "|---|---|" + "---|" * len(metrics) + "---|"]
+        lines += [f"## {dataset}", "", "| rank | variant | generator | " + " | ".join(metrics) + " | wall time (s) |",
+                  "|---|---|---|" + "---|" * len(metrics) + "---|"]
         for rank, row in enumerate(rows, 1):
             cells = [_fmt(row[m]) if m in row else "–" for m in metrics]
-            lines.append(f"| {rank} | {row['variant']} | " + " | ".join(cells) + f" | {row['wall_time_s']:.0f} |")
+            lines.append(f"| {rank} | {row['variant']} | {row['generator']} | " + " | ".join(cells) + f" | {row['wall_time_s']:.0f} |")
         lines.append("")
     if summary.get("refused"):
         lines += ["## Refused combinations", ""]
@@ -83,12 +97,12 @@ def markdown(summary: dict[str, Any]) -> str:
 def leaderboard_csv(summary: dict[str, Any]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["dataset", "variant", "seeds", "steps", "metric", "mean", "std"])
-    for dataset, rows in aggregate(summary["results"]).items():
+    writer.writerow(["dataset", "variant", "generator", "seeds", "steps", "metric", "mean", "std"])
+    for dataset, rows in aggregate(summary_results(summary)).items():
         for row in rows:
             for metric in SHOWN:
                 if metric in row:
-                    writer.writerow([dataset, row["variant"], row["seeds"], row["steps"], metric, *row[metric]])
+                    writer.writerow([dataset, row["variant"], row["generator"], row["seeds"], row["steps"], metric, *row[metric]])
     return buffer.getvalue()
 
 

@@ -22,9 +22,11 @@ COMMANDS = {
     "traverse": "traverse_cmd",
     "eval": "eval_cmd",
     "bench": "bench_cmd",
+    "bench-page": "bench_page_cmd",
     "card": "card_cmd",
     "push": "push_cmd",
     "export": "export_cmd",
+    "zoo": "zoo_cmd",
 }
 
 

@@ -5,19 +5,24 @@ from pathlib import Path
 
 import click
 
-from ..args import parse_pairs
+from ..args import convert, parse_pairs
+from ..bench.presets import PRESETS, resolve
 from ..engine.config import default
 from ..errors import ConfigError
 
 
-def _names(text: str, option: str) -> list[str]:
+def _names(text: str | None, option: str) -> list[str] | None:
+    if text is None:
+        return None
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values:
         raise ConfigError(f"{option} needs a comma-separated list of names")
     return values
 
 
-def _seeds(text: str) -> list[int]:
+def _seeds(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
     try:
         if "," not in text and text.isdigit():
             return list(range(int(text)))  # "3" means seeds 0, 1, 2
@@ -26,38 +31,57 @@ def _seeds(text: str) -> list[int]:
         raise ConfigError(f"--seeds expects a count (3) or a list (0,1,2), got {text!r}") from None
 
 
+PRESET_HELP = "; ".join(f"{name}: {p.summary}" for name, p in PRESETS.items())
+BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_size": default("batch_size"),
+            "n_generated": 2000, "n_real": 2000, "device": default("device")}
+
+
 @click.command("bench")
-@click.option("--arch", "archs", required=True, help="Comma list of architectures.")
-@click.option("--loss", "losses", required=True, help="Comma list of losses.")
-@click.option("--dataset", "datasets", required=True, help="Comma list of datasets.")
-@click.option("--seeds", default="3", show_default=True, help="Number of seeds (0..N-1) or a comma list.")
-@click.option("--steps", type=click.IntRange(1, None), default=None, help=f"Budget per cell in generator steps (default {default('steps')}).")
+@click.option("--preset", default=None, type=click.Choice(sorted(PRESETS)),
+              help=f"A published setup; flags given override its values ({PRESET_HELP}).")
+@click.option("--arch", "archs", default=None, help="Comma list of architectures (required without --preset).")
+@click.option("--loss", "losses", default=None, help="Comma list of losses (required without --preset).")
+@click.option("--dataset", "datasets", default=None, help="Comma list of datasets (required without --preset).")
+@click.option("--trick", "tricks", multiple=True, metavar="NAME[:K=V,...][+NAME...]|none",
+              help="One variant's tricks, joined with '+'; repeat for more variants of the grid ('none': the plain "
+                   "variant; without --trick, only the plain one).")
+@click.option("--seeds", default=None, help="Number of seeds (0..N-1) or a comma list [default: 3].")
+@click.option("--steps", type=click.IntRange(1, None), default=None, help=f"Budget per cell in generator steps [default: {default('steps')}].")
 @click.option("--time-budget", type=click.FloatRange(0, None, min_open=True), default=None, help="Budget per cell in seconds of training instead.")
-@click.option("--evals", default=4, show_default=True, type=click.IntRange(1, 100), help="Scoring points along each curve.")
-@click.option("--batch-size", default=default("batch_size"), show_default=True, type=click.IntRange(1, None))
+@click.option("--evals", default=None, type=click.IntRange(1, 100), help="Scoring points along each curve [default: 4].")
+@click.option("--batch-size", default=None, type=click.IntRange(1, None), help=f"Batch size of every cell [default: {default('batch_size')}].")
+@click.option("--lr-g", type=click.FloatRange(0, None, min_open=True), default=None, help="Generator learning rate (default: the paper's).")
+@click.option("--lr-d", type=click.FloatRange(0, None, min_open=True), default=None, help="Discriminator learning rate (default: the paper's).")
+@click.option("--betas", default=None, metavar="B1,B2", help="Adam betas (default: the paper's).")
 @click.option("--arch-arg", multiple=True, metavar="K=V", help="Architecture argument, given to every architecture that accepts it.")
 @click.option("--data-arg", multiple=True, metavar="K=V", help="Dataset argument, given to every dataset that accepts it.")
 @click.option("--metrics", "metrics_text", default=None, help="Comma list of metrics (default: all that fit the data).")
-@click.option("--n-generated", default=2000, show_default=True, type=click.IntRange(2, None))
-@click.option("--n-real", default=2000, show_default=True, type=click.IntRange(2, None))
-@click.option("--device", default=default("device"), show_default=True)
+@click.option("--n-generated", default=None, type=click.IntRange(2, None), help="Generated samples per image metric [default: 2000; the toys always use 2,500].")
+@click.option("--n-real", default=None, type=click.IntRange(2, None), help="Real samples per image metric [default: 2000].")
+@click.option("--device", default=None, help=f"Where cells train and are scored [default: {default('device')}].")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command to resume).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(archs, losses, datasets, seeds, steps, time_budget, evals, batch_size, arch_arg, data_arg, metrics_text,
-            n_generated, n_real, device, out, quiet) -> None:
-    """Train every ARCH x LOSS x DATASET x SEED under one budget, score it, and write a leaderboard.
+def command(preset, archs, losses, datasets, tricks, seeds, steps, time_budget, evals, batch_size, lr_g, lr_d, betas,
+            arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, quiet) -> None:
+    """Train every ARCH x LOSS x TRICKS x DATASET x SEED under one budget, score it, and write a leaderboard.
+
+    Every cell is scored on its EMA generator and on its raw one; each figure says which.
 
     Example: ganzoo bench --arch mlp --loss non-saturating,hinge --dataset toy-ring --seeds 3 --steps 2000 --out bench/toy
+
+    PacGAN's Table 1: ganzoo bench --preset pacgan --trick none --trick pack:m=4 --out bench/pacgan
     """
     from ..bench import BenchSpec, run_grid  # torch: deferred so `ganzoo --help` stays light
 
-    spec = BenchSpec(
+    given = dict(
         archs=_names(archs, "--arch"), losses=_names(losses, "--loss"), datasets=_names(datasets, "--dataset"),
-        seeds=_seeds(seeds), steps=steps if (steps or time_budget) else default("steps"), time_budget_s=time_budget, evals=evals,
-        batch_size=batch_size, arch_args=parse_pairs(arch_arg, "--arch-arg"), data_args=parse_pairs(data_arg, "--data-arg"),
-        metrics=[m.strip() for m in metrics_text.split(",")] if metrics_text else None,
-        n_generated=n_generated, n_real=n_real, device=device,
+        tricks=[t.strip() for t in tricks] or None, seeds=_seeds(seeds), steps=steps, time_budget_s=time_budget, evals=evals,
+        batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, betas=convert(betas, tuple[float, float], "--betas") if betas else None,
+        arch_args=parse_pairs(arch_arg, "--arch-arg"), data_args=parse_pairs(data_arg, "--data-arg"),
+        metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
     )
+    spec = BenchSpec(**resolve(preset, given, BUILT_IN))
     summary = run_grid(spec, Path(out), progress=not quiet)
     click.echo((Path(out) / "leaderboard.md").read_text())
-    click.echo(f"{len(summary['results'])} cells, {len(summary['refused'])} refused; results in {out}")
+    click.echo(f"{len(summary['results'])} results ({', '.join(spec.generators())} generators), {len(summary['refused'])} "
+               f"cells refused; results in {out}")

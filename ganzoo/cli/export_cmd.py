@@ -9,15 +9,21 @@ import click
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--model-id", default=None, help="Id the card's usage snippet loads, e.g. org/name (default: <arch>-<dataset>).")
 @click.option("--raw", is_flag=True, help="Export the raw generator instead of its EMA average.")
-@click.option("--include-discriminator", is_flag=True, help="Also write discriminator.safetensors (the whole raw model, for fine-tuning).")
+@click.option("--include-discriminator", is_flag=True,
+              help="Also write discriminator.safetensors (the whole raw model, for fine-tuning); always done for architectures with an encoder.")
 @click.option("--no-samples", is_flag=True, help="Skip the 8x8 sample grid.")
+@click.option("--no-figures", is_flag=True,
+              help="Skip the card's other pictures in figures/ (class grid, code sweeps, reconstructions, stages, progression, critic loss vs FID).")
 @click.option("--force", is_flag=True, help="Write into a non-empty folder that holds no previous export.")
 @click.option("--license", "license", default=None, help="Hub licence id for the card (default: the dataset plugin's, else apache-2.0).")
-def command(run_dir: str, out_dir: str, model_id: str | None, raw: bool, include_discriminator: bool, no_samples: bool, force: bool,
-            license: str | None) -> None:
-    """Export RUN_DIR's newest checkpoint to OUT_DIR: config.json, model.safetensors, README.md, samples.png."""
+def command(run_dir: str, out_dir: str, model_id: str | None, raw: bool, include_discriminator: bool, no_samples: bool,
+            no_figures: bool, force: bool, license: str | None) -> None:
+    """Export RUN_DIR's newest checkpoint to OUT_DIR: config.json, model.safetensors, README.md, samples.png
+    and the card's other pictures in figures/."""
     from ..export import export_run  # torch: deferred so `ganzoo --help` stays light
 
-    out = export_run(run_dir, out_dir, ema=not raw, include_discriminator=include_discriminator, model_id=model_id, samples=not no_samples, force=force, license=license)
-    files = ", ".join(sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")))
+    out = export_run(run_dir, out_dir, ema=not raw, include_discriminator=include_discriminator, model_id=model_id, samples=not no_samples, force=force, license=license,
+                     figures=not no_figures)
+    names = (p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    files = ", ".join(sorted(n.as_posix() for n in names if not any(part.startswith(".") for part in n.parts)))
     click.echo(f"exported {run_dir} to {out}: {files}")

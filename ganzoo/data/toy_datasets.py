@@ -8,10 +8,13 @@ from .base import TensorDataset
 from .toy import sample_toy, toy_centers
 
 _SIZE = 50_000
+# PacGAN's training set: 100,000 points drawn once, shuffled every epoch (released config, num_sample).
+_PACGAN_SIZE = 100_000
 
 
 class _Toy(TensorDataset):
     toy_name = ""
+    provides = frozenset({POINTS, LABELS})
 
     def __init__(self, n: int = _SIZE, seed: int = 0) -> None:
         if n <= 0:
@@ -25,7 +28,6 @@ class ToyRing(_Toy):
 
     toy_name = "toy-ring"
     pretty_name = "8-Gaussian ring"
-    provides = frozenset({POINTS, LABELS})
 
 
 class ToyGrid(_Toy):
@@ -33,4 +35,33 @@ class ToyGrid(_Toy):
 
     toy_name = "toy-grid"
     pretty_name = "25-Gaussian grid"
-    provides = frozenset({POINTS, LABELS})
+
+
+class ToyRingPacGAN(_Toy):
+    """8 Gaussians on the unit circle, std 0.01: the 2D ring of PacGAN's Table 1 (VEEGAN's protocol).
+
+    Lin et al. 2018 / Srivastava et al. 2017; 100,000 training points as in PacGAN's released code.
+    Benchmark it with ``ganzoo bench --preset pacgan``.
+    """
+
+    toy_name = "toy-ring-pacgan"
+    pretty_name = "8-Gaussian ring (PacGAN / VEEGAN)"
+    paper = "Lin et al. 2018, PacGAN: The power of two samples in generative adversarial networks, NeurIPS. arXiv:1712.04086"
+
+    def __init__(self, n: int = _PACGAN_SIZE, seed: int = 0) -> None:
+        super().__init__(n, seed)
+
+
+class ToyGridPacGAN(_Toy):
+    """25 Gaussians on {-4,-2,0,2,4}^2, std 0.05: the 2D grid of PacGAN's Table 1 (VEEGAN's protocol).
+
+    Lin et al. 2018 / Srivastava et al. 2017; 100,000 training points as in PacGAN's released code.
+    Benchmark it with ``ganzoo bench --preset pacgan``.
+    """
+
+    toy_name = "toy-grid-pacgan"
+    pretty_name = "25-Gaussian grid (PacGAN / VEEGAN)"
+    paper = "Lin et al. 2018, PacGAN: The power of two samples in generative adversarial networks, NeurIPS. arXiv:1712.04086"
+
+    def __init__(self, n: int = _PACGAN_SIZE, seed: int = 0) -> None:
+        super().__init__(n, seed)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import random
 import signal
 import time
@@ -40,6 +41,7 @@ from . import checkpoint, distributed
 from .config import TrainConfig, apply_changes, differences, resume_changes
 from .device import pick_device
 from .ema import EMA
+from .lookahead import DiscriminatorSnapshot
 from .precision import plan_precision
 from .grids import class_layout, sample_picture, save_png
 
@@ -83,12 +85,13 @@ class Trainer:
     """Trains one run. ``fit()`` runs to ``config.steps`` generator steps, resuming if asked."""
 
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
-                 resume_from: str | None = None) -> None:
+                 resume_from: str | None = None, init_from: str | os.PathLike[str] | None = None) -> None:
         config.validate()
         self.run_dir = Path(run_dir)
         check_run_folder(self.run_dir)
         self.resume, self.resume_from = resume or resume_from is not None, resume_from
         self.changes: list[dict[str, Any]] = []  # config.json's resume_changes, this resume's included
+        self.init_record: dict[str, Any] | None = None  # config.json's init_from: the weights a new run started from
         self._run_config: dict[str, Any] | None = None
         self.device = pick_device(config.device)
         self.dist = distributed.init_from_env(self.device.type)
@@ -99,6 +102,8 @@ class Trainer:
         torch.manual_seed(self.config.seed)
         random.seed(self.config.seed)
         self._build_plugins()
+        if init_from is not None and not self.resume:  # a resume's weights come from its checkpoint
+            self._init_weights(init_from)
         self._set_precision()
         self._build_optimizers()
         self._set_state()
@@ -121,6 +126,14 @@ class Trainer:
             module.to(self.device)
         self.g_uses_real = self.loss.g_uses_real or any(t.g_uses_real for t in self.tricks)
 
+    def _init_weights(self, source: str | os.PathLike[str]) -> None:
+        """Start from a published model's raw generator and discriminator (ganzoo/finetune.py)."""
+        from .. import finetune  # the Hub client: only a run that starts from a published model needs it
+
+        init = finetune.read_init_weights(source)
+        finetune.initialize(self.model, init, self.config.arch, self.config.tricks, self.data.spec())
+        self.init_record = init.record
+
     def _build_optimizers(self) -> None:
         c = self.config
         if self.dist.enabled:
@@ -134,8 +147,10 @@ class Trainer:
         if c.compile:
             self.model.generator.compile()
             self.model.discriminator.compile()
+        # Extra D updates the generator step is played against (unrolled GANs); largest request wins.
+        self.lookahead = max(hooks.lookahead_steps() for hooks in self.hooks)
         # Real images per generator step, over all processes (what img/s counts).
-        self.images_per_step = c.batch_size * self.hp.n_critic * self.dist.world_size
+        self.images_per_step = c.batch_size * (self.hp.n_critic + self.lookahead) * self.dist.world_size
 
     def _set_precision(self) -> None:
         self.precision = plan_precision(
@@ -186,6 +201,7 @@ class Trainer:
         changes = resume_changes(saved, requested)
         apply_changes(saved, changes)
         resolved = saved_json.get("resolved") if isinstance(saved_json.get("resolved"), dict) else {}
+        self.init_record = saved_json.get("init_from") if isinstance(saved_json.get("init_from"), dict) else None
         past = saved_json.get("resume_changes")
         self.changes = (list(past) if isinstance(past, list) else []) + [
             {**c, "from": resolved.get(c["setting"]) if c["from"] is None else c["from"]} for c in changes]
@@ -224,6 +240,7 @@ class Trainer:
             ).to_json(),
             "training": c.engine_settings(),
             **({"resume_changes": self.changes} if self.changes else {}),
+            **({"init_from": self.init_record} if self.init_record else {}),
         }
 
     # --- data ------------------------------------------------------------------------------------
@@ -271,8 +288,9 @@ class Trainer:
     def train_step(self, batches: Iterator[Batch]) -> tuple[dict[str, Tensor], dict[str, float]]:
         """One generator step: the discriminator's n_critic updates, then the generator's update.
         Returns the logged terms and what the end-of-step hooks reported."""
-        critic = self.discriminator_step(batches)
-        logs = critic.logs | self.generator_step(critic.views)
+        fetched = self._next_batches(batches, self.hp.n_critic + self.lookahead)
+        critic = self.discriminator_step(fetched[: self.hp.n_critic])
+        logs = critic.logs | self._generator_step_ahead(critic.views, fetched[self.hp.n_critic :])
         if self.ema is not None:
             self.ema.update(self.model.generator, self.step)
         stats: dict[str, float] = {}
@@ -281,10 +299,9 @@ class Trainer:
             stats.update(hooks.end_step(end, stats))
         return logs, stats
 
-    def discriminator_step(self, batches: Iterator[Batch]) -> CriticResult:
+    def discriminator_step(self, fetched: list[Batch]) -> CriticResult:
         # (1) Update D: maximize its objective over n_critic updates, each on a fresh real batch,
         # generator frozen. Only the last update keeps the generator's graph, for step (2).
-        fetched = self._next_batches(batches, self.hp.n_critic)
         for i, batch in enumerate(fetched):
             result = self._critic_update(batch, keep_graph=i == len(fetched) - 1)
         return result
@@ -304,6 +321,20 @@ class Trainer:
         for hooks in self.hooks:
             hooks.after_d_step(self.model)
         return CriticResult({**terms, "d_total": total}, views_g, DOut(real.score.detach()), DOut(fake.score.detach()))
+
+    def _generator_step_ahead(self, views: Views, ahead: list[Batch]) -> dict[str, Tensor]:
+        """Step (2), against D advanced one update per batch of ``ahead`` when a hook owner asks for
+        a look-ahead (unrolled GANs, first order: no gradient through D's updates); D, its
+        optimizer and scaler, and every buffer then go back to where step (1) left them."""
+        if not ahead:
+            return self.generator_step(views)
+        snapshot = DiscriminatorSnapshot(self.d_params, self.hooks, self.opt_d, self.scaler_d)
+        try:
+            for batch in ahead:
+                self._critic_update(batch, keep_graph=False)
+            return self.generator_step(views)
+        finally:
+            snapshot.restore()
 
     def generator_step(self, views: Views) -> dict[str, Tensor]:
         # (2) Update G: make D take the fakes of the last critic update for real, on that update's

@@ -10,6 +10,10 @@ Entry points (``ganzoo.metrics.evaluate``):
   generated images;
 - ``evaluate_toy(sample_fn, name, n=2500, seed=0)`` — modes captured and high-quality share on
   ``toy-ring`` / ``toy-grid`` (VEEGAN / PacGAN protocol);
+- ``evaluate_classifier(sample_fn, metrics=..., n_generated=10_000, seed=0, labeled_sample_fn=None,
+  num_classes=0)`` (``ganzoo.metrics.class_metrics``) — class histogram (classes covered, KL to
+  uniform), conditional accuracy, a Fashion-MNIST Inception Score and Stacked Fashion-MNIST mode
+  counts, all from the classifier ganzoo ships (``ganzoo.metrics.classifier``, sha256-pinned);
 - ``evaluate_parzen(sample_fn, test, validation, *, n_generated=10_000, sigmas=None, seed=0)`` —
   Parzen-window log-likelihood (Goodfellow et al. 2014).
 
@@ -57,6 +61,8 @@ from __future__ import annotations
 # Functions are bound eagerly on purpose: ``evaluate`` and ``inception_score`` are also submodule
 # names, and a lazily bound package attribute would be shadowed by the submodule once anything
 # imports ``ganzoo.metrics.evaluate`` directly. The network still loads only on use.
+from .class_metrics import class_histogram, conditional_accuracy, evaluate_classifier, stacked_modes
+from .classifier import FashionMNISTClassifier, load_classifier
 from .evaluate import evaluate, evaluate_parzen, evaluate_toy
 from .features import FeatureExtractor, InceptionFeatures
 from .fid import fid_from_features, frechet_distance, gaussian_stats
@@ -71,12 +77,16 @@ from .reference_cache import ReferenceCacheError
 from .toy import toy_metrics
 
 __all__ = [
+    "FashionMNISTClassifier",
     "FeatureExtractor",
     "InceptionFeatures",
     "InceptionWeightsNotFound",
     "Protocol",
     "ReferenceCacheError",
+    "class_histogram",
+    "conditional_accuracy",
     "evaluate",
+    "evaluate_classifier",
     "evaluate_parzen",
     "evaluate_toy",
     "fid_from_features",
@@ -86,10 +96,12 @@ __all__ = [
     "inception_score",
     "inception_score_from_logits",
     "kernel_inception_distance",
+    "load_classifier",
     "parzen_evaluate",
     "parzen_log_likelihood",
     "precision_recall_density_coverage",
     "resolve_inception_weights",
+    "stacked_modes",
     "to_uint8",
     "toy_metrics",
 ]

@@ -30,7 +30,7 @@ from .parzen import DEFAULT_SIGMAS, parzen_evaluate
 from .prdc import precision_recall_density_coverage
 from .protocol import Protocol, ganzoo_version
 from .reference_cache import ReferenceFeatures, ReferenceKey, cached_reference
-from .toy import DEFAULT_TOY_SAMPLES, HIGH_QUALITY_STDS, toy_metrics
+from .toy import DEFAULT_TOY_SAMPLES, toy_metrics, toy_protocol
 
 SampleFn = Callable[[int, int], torch.Tensor]
 Classifier = Callable[[torch.Tensor], torch.Tensor]
@@ -292,7 +292,7 @@ def evaluate(    sample_fn: SampleFn,
 
 
 def evaluate_toy(sample_fn: SampleFn, name: str, n: int = DEFAULT_TOY_SAMPLES, seed: int = 0) -> dict[str, Any]:
-    """Modes captured / high-quality share / mode KL for ``toy-ring`` or ``toy-grid``."""
+    """Modes captured / high-quality share / mode KL on a toy mixture (``ganzoo.data.toy.GEOMETRIES``)."""
     points = torch.cat(list(generated_batches(sample_fn, n, seed, chunk=max(n, 1))))
     result = toy_metrics(points, name).to_dict()
     result["protocol"] = {
@@ -300,7 +300,7 @@ def evaluate_toy(sample_fn: SampleFn, name: str, n: int = DEFAULT_TOY_SAMPLES, s
         "dataset": name,
         "n_generated": n,
         "seed": seed,
-        "high_quality": f"distance to nearest mode <= {HIGH_QUALITY_STDS:g} std",
+        **toy_protocol(name),
         "ganzoo_version": ganzoo_version(),
     }
     return result

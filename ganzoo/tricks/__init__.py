@@ -21,6 +21,10 @@ historical averaging                       trick ``historical-averaging`` (weigh
 adaptive L2 penalty on the discriminator   trick ``adaptive-l2`` (weights.py)
 instance noise                             trick ``instance-noise`` (inputs.py)
 DiffAugment                                trick ``diffaugment`` (inputs.py)
+packing: D judges m samples at once        trick ``pack`` (packing.py)
+  (PacGAN, Lin et al. 2018)
+unrolled GAN (Metz et al. 2017)            trick ``unroll`` (unrolling.py), through the
+                                           engine's look-ahead (``lookahead_steps``)
 weight clipping                            built into the ``wasserstein`` loss
 two time-scale update rule (TTUR,          engine options ``--lr-g`` / ``--lr-d``
   Heusel et al. 2017)                      (TrainConfig.lr_g / lr_d)

@@ -1,0 +1,186 @@
+"""Train, score and export the zoo's models, one recipe per model id, resumably.
+
+For each id asked for: train the recipe with the engine (resuming a half-trained run), score its
+EMA generator on 10,000 Fashion-MNIST test images vs 10,000 generated ones (FID, KID,
+precision/recall, density/coverage) plus the Parzen-window log-likelihood and the figures read off
+the zoo's Fashion-MNIST classifier, then export it with its discriminator into
+``model_cards/<id>/`` (weights, config.json, card and pictures) and record figures, bar and wall
+times in ``benchmarks/zoo/results.json``. Recipes with ``curve`` points also score a quick FID
+along training (2,000 vs 2,000), which the WGAN cards plot next to the critic's loss.
+
+Runs live in ``--runs`` (default ``runs/zoo``, ignored by git); a run that stops at its time budget
+continues where it stopped when the script is run again. After a model is exported, run
+``make zoo-sync`` so the README's zoo table and hubconf.py follow the cards.
+
+    python benchmarks/zoo/build.py dcgan-fashion-mnist --budget-s 3000
+    python benchmarks/zoo/build.py --list
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import ganzoo
+from ganzoo.build import PluginSpec
+from ganzoo.cli.options import trick_specs
+from ganzoo.evaluation import save_results, score
+from ganzoo.export import export_run
+from ganzoo.layout import CONFIG
+from ganzoo.safeio import read_json, write_json
+
+REPO = Path(__file__).resolve().parents[2]
+TRAIN_IMAGES = 60_000
+FID_CURVE = "curve.json"  # in the run folder: the quick FIDs along training (ganzoo/card_figures.py reads it)
+
+# Lucic et al. 2018, "Are GANs Created Equal?", Table 2: best FID of 100 trials on Fashion-MNIST (10k vs 10k).
+LUCIC = {"minimax": 29.6, "non-saturating": 26.5, "least-squares": 30.7, "wasserstein": 21.5, "wgan-gp": 24.5,
+         "dragan": 27.7, "began": 22.9}
+NO_ROW_BAR = 35.0  # issue 10's bar for the variants Lucic et al. have no row for
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one zoo model is trained. ``epochs`` count generator steps: epochs * 60,000 / batch_size."""
+
+    arch: str
+    loss: str
+    about: str
+    arch_args: dict[str, Any] = field(default_factory=dict)
+    loss_args: dict[str, Any] = field(default_factory=dict)
+    tricks: tuple[str, ...] = ()
+    epochs: float = 20
+    batch_size: int = 64
+    settings: dict[str, Any] = field(default_factory=dict)
+    curve: int = 0  # quick-FID points along training
+    family_bar: bool = False  # a variant with no row in Lucic et al.: judged by NO_ROW_BAR, not its loss's row
+
+    @property
+    def steps(self) -> int:
+        return int(self.epochs * TRAIN_IMAGES // self.batch_size)
+
+    @property
+    def bar(self) -> float:
+        return NO_ROW_BAR if self.family_bar else LUCIC.get(self.loss, NO_ROW_BAR)
+
+
+RECIPES: dict[str, Recipe] = {
+    "dcgan-fashion-mnist": Recipe(
+        "dcgan", "non-saturating", "DCGAN (Radford et al. 2016), non-saturating loss", epochs=30, batch_size=128),
+    "mlp-fashion-mnist": Recipe(
+        "mlp", "non-saturating", "the fully connected GAN of Goodfellow et al. 2014 (maxout discriminator)",
+        arch_args={"g_hidden": (256, 512, 1024), "d_hidden": (1024, 512, 256), "d_maxout": 5}, epochs=60),
+    "lsgan-fashion-mnist": Recipe("dcgan", "least-squares", "LSGAN (Mao et al. 2017) on DCGAN", epochs=30),
+    "wgan-fashion-mnist": Recipe("dcgan", "wasserstein", "WGAN with weight clipping (Arjovsky et al. 2017) on DCGAN",
+                                 epochs=40, curve=5),
+    "wgan-gp-fashion-mnist": Recipe("resnet", "wgan-gp", "WGAN-GP (Gulrajani et al. 2017) on a ResNet critic",
+                                    arch_args={"spectral_norm": False, "g_width": 128, "d_width": 64}, epochs=20, curve=5),
+    "hinge-sngan-fashion-mnist": Recipe("resnet", "hinge", "SNGAN (Miyato et al. 2018): ResNet, spectral norm, hinge loss",
+                                        arch_args={"g_width": 128, "d_width": 64}, epochs=20),
+    "cgan-fashion-mnist": Recipe("cgan", "non-saturating", "class-conditional GAN (Mirza & Osindero 2014)", epochs=30, family_bar=True),
+    "acgan-fashion-mnist": Recipe("acgan", "non-saturating", "AC-GAN (Odena et al. 2017)", epochs=30, family_bar=True),
+    "infogan-fashion-mnist": Recipe("infogan", "non-saturating", "InfoGAN (Chen et al. 2016): 10-way code + 2 continuous codes",
+                                    epochs=30, family_bar=True),
+    "bigan-fashion-mnist": Recipe("bigan", "non-saturating", "BiGAN / ALI (Donahue et al. 2017): with an encoder", epochs=30, family_bar=True),
+    "aae-fashion-mnist": Recipe("aae", "non-saturating", "adversarial autoencoder (Makhzani et al. 2016)", epochs=30, family_bar=True),
+    "lapgan-fashion-mnist": Recipe("lapgan", "non-saturating", "LAPGAN (Denton et al. 2015): a Laplacian pyramid", epochs=30, family_bar=True),
+    "rcgan-fashion-mnist": Recipe("rcgan", "non-saturating", "recurrent GAN (Im et al. 2016): canvases summed", epochs=30, family_bar=True),
+    "began-fashion-mnist": Recipe("began", "began", "BEGAN (Berthelot et al. 2017), from the ganzoo-began plugin", epochs=30),
+}
+
+
+def metrics_for(G: Any) -> list[str]:
+    chosen = ["fid", "kid", "prdc", "parzen", "class-histogram", "domain-is"]
+    return chosen + (["conditional-accuracy"] if G.generator.num_classes else [])
+
+
+def train(recipe: Recipe, run: Path, budget_s: float, until: int) -> int:
+    """Train ``run`` to step ``until``; returns the step reached (short of it when the budget ran out)."""
+    result = ganzoo.train(
+        PluginSpec(recipe.arch, dict(recipe.arch_args)), PluginSpec(recipe.loss, dict(recipe.loss_args)), "fashion-mnist", run,
+        resume=(run / "checkpoints" / "latest").is_file(), progress=False, steps=until, batch_size=recipe.batch_size,
+        seed=0, device="cpu", precision="auto", checkpoint_every=500, sample_every=max(1, recipe.steps // 8),
+        keep_checkpoints=2, time_budget_s=budget_s, tricks=trick_specs(recipe.tricks), **recipe.settings,
+    )
+    return result.step
+
+
+def quick_fid(run: Path, step: int) -> None:
+    """A 2,000 vs 2,000 FID of the run's current EMA generator, appended to its FID curve."""
+    curve_path = run / FID_CURVE
+    curve = read_json(curve_path, "FID curve")["curve"] if curve_path.is_file() else []
+    if any(p["step"] == step for p in curve):
+        return
+    scored = score(ganzoo.load(str(run)), PluginSpec("fashion-mnist"), metrics=["fid"], n_generated=2000, n_real=2000,
+                   device="cpu", progress=False, fast=True)
+    fid = next(r for r in scored["results"] if r["metric"] == "fid")
+    curve.append({"step": step, "fid": fid["value"], "protocol": {"fid": fid["protocol"]}})
+    write_json(curve_path, {"curve": curve})
+
+
+def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_features: bool) -> dict[str, Any] | None:
+    run = runs / model_id
+    started = time.perf_counter()
+    points = [recipe.steps * (k + 1) // recipe.curve for k in range(recipe.curve)] if recipe.curve else [recipe.steps]
+    for target in points:
+        remaining = budget_s - (time.perf_counter() - started)
+        reached = train(recipe, run, max(remaining, 1.0), target) if remaining > 0 else 0
+        if reached < target:
+            print(f"{model_id}: stopped at step {reached} of {recipe.steps} (time budget); run again to continue", flush=True)
+            return None
+        if recipe.curve:
+            quick_fid(run, target)
+    G = ganzoo.load(str(run))
+    scored_at = time.perf_counter()
+    scored = score(G, PluginSpec("fashion-mnist"), metrics=metrics_for(G), n_generated=10_000, n_real=10_000,
+                   device="cpu", progress=False, fast=fast_features)
+    save_results(run, scored)
+    eval_s = time.perf_counter() - scored_at
+    folder = export_run(run, REPO / "model_cards" / model_id, include_discriminator=True, model_id=f"ganzoo/{model_id}", force=True)
+    summary = read_json(run / "summary.json", "run summary")
+    figures = {r["metric"]: r["value"] for r in scored["results"] if "value" in r}
+    return {
+        "id": model_id, "about": recipe.about, "architecture": recipe.arch, "loss": recipe.loss, "steps": recipe.steps,
+        "batch_size": recipe.batch_size, "bar_fid": recipe.bar, "meets_bar": figures.get("fid", float("inf")) <= recipe.bar,
+        "figures": figures, "train_wall_s": summary.get("wall_time_s"), "eval_wall_s": round(eval_s, 1),
+        "precision": read_json(folder / CONFIG, "model config").get("resolved", {}).get("precision"),
+        "feature_precision": "bf16" if fast_features else "fp32", "cpu_threads": torch.get_num_threads(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ids", nargs="*", help="zoo ids to build (default: every recipe)")
+    parser.add_argument("--runs", default=str(REPO / "runs" / "zoo"), help="where the training runs live")
+    parser.add_argument("--budget-s", type=float, default=3600, help="wall-time budget for this invocation's training, per model")
+    parser.add_argument("--features", choices=("fp32", "bf16"), default="fp32",
+                        help="precision of the 10k Inception pass (fp32: the standard figure)")
+    parser.add_argument("--list", action="store_true", help="print the recipes and exit")
+    args = parser.parse_args()
+    if args.list:
+        for model_id, r in RECIPES.items():
+            print(f"{model_id:28} {r.arch:8} {r.loss:15} {r.steps:>7} steps  batch {r.batch_size:>3}  bar FID {r.bar:g}  {r.about}")
+        return
+    unknown = [i for i in args.ids if i not in RECIPES]
+    if unknown:
+        sys.exit(f"unknown zoo id {unknown[0]!r}; known: {', '.join(RECIPES)}")
+    results_path = Path(__file__).parent / "results.json"
+    results = read_json(results_path, "zoo results") if results_path.is_file() else {"models": {}}
+    for model_id in args.ids or list(RECIPES):
+        record = build(model_id, RECIPES[model_id], Path(args.runs), args.budget_s, args.features == "bf16")
+        if record is not None:
+            results["models"][model_id] = record
+            write_json(results_path, results)
+            fid = record["figures"].get("fid")
+            print(f"{model_id}: FID {fid:.2f} (bar {record['bar_fid']:g}), trained {record['train_wall_s']:.0f} s, "
+                  f"scored {record['eval_wall_s']:.0f} s; exported to model_cards/{model_id}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""What a bench cell is and how its results read back, old files included (torch-free).
+
+Every result names the generator its figures are of: ``"ema"`` (the averaged weights, what
+``ganzoo.load`` returns by default) or ``"raw"`` (the weights the optimizer trains). Results written
+before both were scored lack the field; they were scored on what ``load_run`` returned by default,
+the EMA generator whenever the bench ran with an EMA, so that is what reading them assumes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..args import parse_pairs
+from ..build import PluginSpec
+from ..errors import ConfigError
+
+GENERATORS = ("ema", "raw")
+NO_TRICK = "none"
+
+
+@dataclass(frozen=True)
+class Cell:
+    arch: str
+    loss: str
+    dataset: str
+    seed: int
+    tricks: str = ""  # one variant's tricks as given to --trick ("pack:m=2+unroll:k=5"); "" for none
+
+    @property
+    def key(self) -> str:
+        """The cell's folder name; cells without tricks keep the name they had before tricks existed."""
+        loss = f"{self.loss}+{re.sub(r'[^A-Za-z0-9.=+_-]', '-', self.tricks)}" if self.tricks else self.loss
+        return f"{self.arch}__{loss}__{self.dataset}__s{self.seed}"
+
+    @property
+    def variant(self) -> str:
+        return f"{self.arch}/{self.loss}" + (f"+{self.tricks}" if self.tricks else "")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Cell":
+        return cls(data["arch"], data["loss"], data["dataset"], int(data["seed"]), data.get("tricks") or "")
+
+
+def variant_tricks(text: str) -> list[PluginSpec]:
+    """``"pack:m=2+unroll:k=5"`` -> two trick specs; ``""`` or ``"none"`` -> no trick."""
+    if text in ("", NO_TRICK):
+        return []
+    specs = []
+    for part in text.split("+"):
+        name, _, rest = part.partition(":")
+        if not name:
+            raise ConfigError(f"--trick expects NAME[:K=V,...] joined by '+', or 'none'; got {text!r}")
+        specs.append(PluginSpec(name, parse_pairs([p for p in rest.split(",") if p], f"--trick {name}")))
+    return specs
+
+
+def legacy_generator(spec: dict[str, Any]) -> str:
+    """The generator a result without a ``generator`` field was scored on (see the module docstring)."""
+    return "raw" if "ema" in spec and spec["ema"] is None else "ema"
+
+
+def cell_results(data: dict[str, Any], spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A cell's result.json as one result per generator: ``{"results": [...]}``, or an old single result."""
+    results = data["results"] if "results" in data else [data]
+    return [r if "generator" in r else {**r, "generator": legacy_generator(spec)} for r in results]
+
+
+def summary_results(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """results.json's results, each with its ``generator`` (filled in for files written before it existed)."""
+    fallback = legacy_generator(summary.get("spec") or {})
+    return [r if "generator" in r else {**r, "generator": fallback} for r in summary.get("results", [])]
