@@ -21,7 +21,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,8 @@ def quick_fid(run: Path, step: int) -> None:
     write_json(curve_path, {"curve": curve})
 
 
-def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_features: bool) -> dict[str, Any] | None:
+def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_features: bool, n_eval: int = 10_000,
+          cards: Path = REPO / "model_cards") -> dict[str, Any] | None:
     run = runs / model_id
     started = time.perf_counter()
     points = [recipe.steps * (k + 1) // recipe.curve for k in range(recipe.curve)] if recipe.curve else [recipe.steps]
@@ -138,11 +139,11 @@ def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_featu
             quick_fid(run, target)
     G = ganzoo.load(str(run))
     scored_at = time.perf_counter()
-    scored = score(G, PluginSpec("fashion-mnist"), metrics=metrics_for(G), n_generated=10_000, n_real=10_000,
+    scored = score(G, PluginSpec("fashion-mnist"), metrics=metrics_for(G), n_generated=n_eval, n_real=n_eval,
                    device="cpu", progress=False, fast=fast_features)
     save_results(run, scored)
     eval_s = time.perf_counter() - scored_at
-    folder = export_run(run, REPO / "model_cards" / model_id, include_discriminator=True, model_id=f"ganzoo/{model_id}", force=True)
+    folder = export_run(run, cards / model_id, include_discriminator=True, model_id=f"ganzoo/{model_id}", force=True)
     summary = read_json(run / "summary.json", "run summary")
     figures = {r["metric"]: r["value"] for r in scored["results"] if "value" in r}
     return {
@@ -154,6 +155,17 @@ def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_featu
     }
 
 
+def smoke(ids: list[str], runs: Path) -> None:
+    """Every stage of ``build`` for each id at a toy budget, out of model_cards/ and results.json."""
+    for model_id in ids:
+        recipe = replace(RECIPES[model_id], epochs=20 * RECIPES[model_id].batch_size / TRAIN_IMAGES,
+                         curve=min(RECIPES[model_id].curve, 2))
+        record = build(model_id, recipe, runs, 600, True, n_eval=200, cards=runs / "cards")
+        assert record is not None, f"{model_id}: the smoke run did not finish"
+        print(f"{model_id}: smoke ok, FID {record['figures']['fid']:.1f} at 200 vs 200, "
+              f"figures: {', '.join(sorted(record['figures']))}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ids", nargs="*", help="zoo ids to build (default: every recipe)")
@@ -162,6 +174,8 @@ def main() -> None:
     parser.add_argument("--features", choices=("fp32", "bf16"), default="fp32",
                         help="precision of the 10k Inception pass (fp32: the standard figure)")
     parser.add_argument("--list", action="store_true", help="print the recipes and exit")
+    parser.add_argument("--smoke", action="store_true",
+                        help="check the pipeline: 20 steps, 200 vs 200 images, exported under --runs/cards (not a zoo figure)")
     args = parser.parse_args()
     if args.list:
         for model_id, r in RECIPES.items():
@@ -170,6 +184,9 @@ def main() -> None:
     unknown = [i for i in args.ids if i not in RECIPES]
     if unknown:
         sys.exit(f"unknown zoo id {unknown[0]!r}; known: {', '.join(RECIPES)}")
+    if args.smoke:
+        smoke(args.ids or list(RECIPES), Path(args.runs))
+        return
     results_path = Path(__file__).parent / "results.json"
     results = read_json(results_path, "zoo results") if results_path.is_file() else {"models": {}}
     for model_id in args.ids or list(RECIPES):
