@@ -32,6 +32,14 @@ class PluginSpec:
     def from_json(cls, data: Mapping[str, Any]) -> "PluginSpec":
         return cls(str(data["name"]), dict(data.get("args") or {}))
 
+    @classmethod
+    def parse(cls, text: str, option: str = "--trick") -> "PluginSpec":
+        """``"r1:gamma=10,every=4"`` -> PluginSpec("r1", {"gamma": "10", "every": "4"}) (values stay text)."""
+        name, _, rest = text.partition(":")
+        if not name:
+            raise ConfigError(f"{option} expects NAME or NAME:KEY=VALUE,..., got {text!r}")
+        return cls(name, typed_args.parse_pairs([p for p in rest.split(",") if p], f"{option} {name}"))
+
 
 def instantiate(kind: registry.Registry, spec: PluginSpec, fill: Mapping[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
     """Construct a plugin; returns it with every constructor argument it was built with."""

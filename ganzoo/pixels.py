@@ -7,12 +7,18 @@ exactly the pixels the metrics score.
 Rule: ``v = 255 * (x + 1) / 2``, then round half up (``floor(v + 0.5)``), clamped to [0, 255].
 ``v`` is computed in float64: every float32, bfloat16 or float16 value is exact there, and so are
 ``x + 1`` and the products, so halves round up on the exact value rather than on whatever float32
-round-off leaves of it. Float images of uint8 data (``u / 127.5 - 1``) come back as ``u``.
+round-off leaves of it. Float images of uint8 data (:func:`from_uint8`, what datasets feed the
+engine) come back as ``u``.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+
+def from_uint8(pixels: Tensor) -> Tensor:
+    """8-bit pixels to float images in [-1, 1] (``u / 127.5 - 1``), the inverse :func:`quantize` keeps exact."""
+    return pixels.float().div_(127.5).sub_(1.0)
 
 
 def quantize(images: Tensor) -> Tensor:

@@ -165,7 +165,7 @@ def test_histogram_and_domain_is_separate_real_images_from_a_collapsed_generator
     collapsed = evaluate_classifier(lambda n, s: _as_float(_pick(trousers, torch.zeros(n), s)),
                                     metrics=["class-histogram", "domain-is"], n_generated=200)
     assert collapsed["classes_covered"] == 1 and collapsed["class_kl_to_uniform"] == pytest.approx(math.log(10))
-    assert 1.0 <= collapsed["domain_is_mean"] < 1.2  # above 1 only by the spread of the classifier's confidence
+    assert collapsed["domain_is_mean"] < 1.2 < real["domain_is_mean"]  # one class: IS near its floor of 1
     assert collapsed["protocol"]["extra"]["class_counts"] == [0, 200] + [0] * 8
 
 

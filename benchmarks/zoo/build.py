@@ -29,7 +29,6 @@ import torch
 
 import ganzoo
 from ganzoo.build import PluginSpec
-from ganzoo.cli.options import trick_specs
 from ganzoo.evaluation import save_results, score
 from ganzoo.export import export_run
 from ganzoo.layout import CONFIG
@@ -106,7 +105,7 @@ def train(recipe: Recipe, run: Path, budget_s: float, until: int) -> int:
         PluginSpec(recipe.arch, dict(recipe.arch_args)), PluginSpec(recipe.loss, dict(recipe.loss_args)), "fashion-mnist", run,
         resume=(run / "checkpoints" / "latest").is_file(), progress=False, steps=until, batch_size=recipe.batch_size,
         seed=0, device="cpu", precision="auto", checkpoint_every=500, sample_every=max(1, recipe.steps // 8),
-        keep_checkpoints=2, time_budget_s=budget_s, tricks=trick_specs(recipe.tricks), **recipe.settings,
+        keep_checkpoints=2, time_budget_s=budget_s, tricks=[PluginSpec.parse(t) for t in recipe.tricks], **recipe.settings,
     )
     return result.step
 

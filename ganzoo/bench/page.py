@@ -24,6 +24,7 @@ from .. import __version__
 from ..errors import ConfigError, GanzooError
 from ..metric_catalog import BY_KEY, METRICS, display_name, ranking
 from ..safeio import read_json, write_atomic
+from .records import Cell
 from .svg_chart import PALETTE, Series, line_chart
 
 PAGE = "index.html"
@@ -159,8 +160,7 @@ def _budget(spec: dict[str, Any]) -> str:
 
 def cell_folder(result: dict[str, Any]) -> str:
     """A result's cell folder relative to the bench folder: recorded, or named as the grid runner names it."""
-    c = result["cell"]
-    return str(result.get("folder") or f"cells/{c.get('arch')}__{c.get('loss')}__{c['dataset']}__s{c['seed']}")
+    return str(result.get("folder") or f"cells/{Cell.from_json(result['cell']).key}")
 
 
 def _generator(result: dict[str, Any]) -> str | None:

@@ -46,13 +46,7 @@ def variant_tricks(text: str) -> list[PluginSpec]:
     """``"pack:m=2+unroll:k=5"`` -> two trick specs; ``""`` or ``"none"`` -> no trick."""
     if text in ("", NO_TRICK):
         return []
-    specs = []
-    for part in text.split("+"):
-        name, _, rest = part.partition(":")
-        if not name:
-            raise ConfigError(f"--trick expects NAME[:K=V,...] joined by '+', or 'none'; got {text!r}")
-        specs.append(PluginSpec(name, parse_pairs([p for p in rest.split(",") if p], f"--trick {name}")))
-    return specs
+    return [PluginSpec.parse(part, "--trick") for part in text.split("+")]
 
 
 def legacy_generator(spec: dict[str, Any]) -> str:

@@ -16,13 +16,7 @@ from ..errors import ConfigError
 
 def trick_specs(values: tuple[str, ...]) -> list[PluginSpec]:
     """``--trick r1:gamma=10,every=4`` -> PluginSpec("r1", {"gamma": "10", "every": "4"})."""
-    specs = []
-    for value in values:
-        name, _, rest = value.partition(":")
-        if not name:
-            raise ConfigError(f"--trick expects NAME or NAME:KEY=VALUE,..., got {value!r}")
-        specs.append(PluginSpec(name, parse_pairs([p for p in rest.split(",") if p], f"--trick {name}")))
-    return specs
+    return [PluginSpec.parse(value, "--trick") for value in values]
 
 
 class Typed(click.ParamType):

@@ -23,6 +23,7 @@ from torchvision.datasets.utils import download_and_extract_archive
 from ..architectures.common import pyramid_sizes
 from ..contracts import IMAGES, LABELS, Batch, DataSpec, DatasetPlugin
 from ..errors import DataUnavailableError
+from ..pixels import from_uint8
 from .base import TensorDataset
 
 # Debian's dataset-fashion-mnist package installs the IDX files here.
@@ -232,7 +233,7 @@ class _FileImages(DatasetPlugin):
         c, size, _ = self._spec.shape
         x = torch.stack([_load_image(self.files[i], size, c) for i in indices.tolist()])
         y = self.labels[indices] if LABELS in self._spec.provides else None
-        return Batch(x.float().div_(127.5).sub_(1.0), y)
+        return Batch(from_uint8(x), y)
 
 
 class ImageFolder(_FileImages):

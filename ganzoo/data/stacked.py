@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from ..contracts import IMAGES, LABELS, Batch, DataSpec, DatasetPlugin
+from ..pixels import from_uint8
 from .images import FashionMNIST
 
 CHANNELS = 3
@@ -50,4 +51,4 @@ class StackedFashionMNIST(DatasetPlugin):
 
     def get_batch(self, indices: Tensor) -> Batch:
         x = self._images[self._triples[indices]]  # [B, 3, 28, 28] uint8
-        return Batch(x.float().div_(127.5).sub_(1.0), self._labels[indices])
+        return Batch(from_uint8(x), self._labels[indices])

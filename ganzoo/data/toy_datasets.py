@@ -37,31 +37,27 @@ class ToyGrid(_Toy):
     pretty_name = "25-Gaussian grid"
 
 
-class ToyRingPacGAN(_Toy):
-    """8 Gaussians on the unit circle, std 0.01: the 2D ring of PacGAN's Table 1 (VEEGAN's protocol).
+class _PacGANToy(_Toy):
+    """A toy of PacGAN's Table 1 (VEEGAN's protocol), with its 100,000-point training set;
+    benchmark it with ``ganzoo bench --preset pacgan``."""
 
-    Lin et al. 2018 / Srivastava et al. 2017; 100,000 training points as in PacGAN's released code.
-    Benchmark it with ``ganzoo bench --preset pacgan``.
-    """
+    paper = "Lin et al. 2018, PacGAN: The power of two samples in generative adversarial networks, NeurIPS. arXiv:1712.04086"
+
+    def __init__(self, n: int = _PACGAN_SIZE, seed: int = 0) -> None:
+        super().__init__(n, seed)
+
+
+class ToyRingPacGAN(_PacGANToy):
+    """8 Gaussians on the unit circle, std 0.01: the 2D ring of PacGAN's Table 1 (Lin et al. 2018 /
+    Srivastava et al. 2017)."""
 
     toy_name = "toy-ring-pacgan"
     pretty_name = "8-Gaussian ring (PacGAN / VEEGAN)"
-    paper = "Lin et al. 2018, PacGAN: The power of two samples in generative adversarial networks, NeurIPS. arXiv:1712.04086"
-
-    def __init__(self, n: int = _PACGAN_SIZE, seed: int = 0) -> None:
-        super().__init__(n, seed)
 
 
-class ToyGridPacGAN(_Toy):
-    """25 Gaussians on {-4,-2,0,2,4}^2, std 0.05: the 2D grid of PacGAN's Table 1 (VEEGAN's protocol).
-
-    Lin et al. 2018 / Srivastava et al. 2017; 100,000 training points as in PacGAN's released code.
-    Benchmark it with ``ganzoo bench --preset pacgan``.
-    """
+class ToyGridPacGAN(_PacGANToy):
+    """25 Gaussians on {-4,-2,0,2,4}^2, std 0.05: the 2D grid of PacGAN's Table 1 (Lin et al. 2018 /
+    Srivastava et al. 2017)."""
 
     toy_name = "toy-grid-pacgan"
     pretty_name = "25-Gaussian grid (PacGAN / VEEGAN)"
-    paper = "Lin et al. 2018, PacGAN: The power of two samples in generative adversarial networks, NeurIPS. arXiv:1712.04086"
-
-    def __init__(self, n: int = _PACGAN_SIZE, seed: int = 0) -> None:
-        super().__init__(n, seed)

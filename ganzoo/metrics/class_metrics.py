@@ -32,6 +32,7 @@ from .evaluate import SAMPLE_CHUNK, chunk_seed, generated_batches
 from .inception_score import inception_score_from_logits
 from .preprocessing import QUANTIZATION, to_uint8
 from .protocol import ganzoo_version
+from .toy import kl_to_uniform
 
 COVERAGE_SHARE = 0.01
 STACKED_CHANNELS = 3
@@ -45,16 +46,6 @@ class ClassHistogram:
     counts: list[int]
     classes_covered: int
     kl_to_uniform: float
-
-
-def kl_to_uniform(counts: Tensor) -> float:
-    """KL(q || uniform) in nats of the histogram ``counts`` over ``len(counts)`` bins (0·log 0 = 0)."""
-    counts = torch.as_tensor(counts).double()
-    total = float(counts.sum())
-    if total <= 0:
-        raise ValueError("the histogram is empty")
-    q = counts[counts > 0] / total
-    return float((q * (q * len(counts)).log()).sum())
 
 
 def class_histogram(labels: Tensor, num_classes: int, min_share: float = COVERAGE_SHARE) -> ClassHistogram:

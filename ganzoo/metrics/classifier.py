@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import CheckpointError
+from ..pixels import from_uint8
 from ..safeio import read_safetensors, sha256_file
 
 WEIGHTS_FILE = Path(__file__).parent / "weights" / "fashion-mnist-classifier.safetensors"
@@ -50,7 +51,7 @@ class FashionMNISTClassifier(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dtype == torch.uint8:
-            x = x.float().div(127.5).sub(1.0)
+            x = from_uint8(x)
         if tuple(x.shape[1:]) != IMAGE_SHAPE:
             raise ValueError(f"the Fashion-MNIST classifier takes [N, 1, 28, 28] images, got {tuple(x.shape)}")
         return self.head(self.features(x.float()))

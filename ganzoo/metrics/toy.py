@@ -48,12 +48,7 @@ def toy_metrics(points: torch.Tensor, name: str) -> ToyResult:
     high_quality = nearest_distance <= HIGH_QUALITY_STDS * toy_std(name)
     counts = torch.bincount(nearest_mode[high_quality], minlength=len(centers)).double()
 
-    n_hq = counts.sum().item()
-    if n_hq > 0:
-        q = counts[counts > 0] / n_hq
-        kl = float((q * (q * len(centers)).log()).sum())
-    else:
-        kl = math.nan
+    kl = kl_to_uniform(counts) if counts.sum() > 0 else math.nan
     return ToyResult(
         modes_captured=int((counts >= MIN_HIGH_QUALITY_PER_MODE).sum()),
         n_modes=len(centers),
@@ -61,6 +56,16 @@ def toy_metrics(points: torch.Tensor, name: str) -> ToyResult:
         kl_to_uniform=kl,
         n_samples=len(pts),
     )
+
+
+def kl_to_uniform(counts: torch.Tensor) -> float:
+    """KL(q || uniform) in nats of the histogram ``counts`` over ``len(counts)`` bins (0·log 0 = 0)."""
+    counts = torch.as_tensor(counts).double()
+    total = float(counts.sum())
+    if total <= 0:
+        raise ValueError("the histogram is empty")
+    q = counts[counts > 0] / total
+    return float((q * (q * len(counts)).log()).sum())
 
 
 def toy_protocol(name: str) -> dict[str, str]:
