@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -361,6 +363,26 @@ def test_reference_cache_round_trip(tmp_path) -> None:
     assert (tmp_path / _key().filename()).is_file()
     other = cached_reference(ReferenceKey("fashion-mnist", "train", 50, "pre-v1", "ab" * 32), compute, tmp_path)
     assert len(calls) == 2 and other.features.shape == (50, 8)
+
+
+def test_a_second_process_waits_for_features_being_computed_instead_of_computing_them_again(tmp_path, capfd) -> None:
+    # flock locks belong to open files, so a thread opening the lock file stands in for a second process.
+    features = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    started, calls = threading.Event(), []
+
+    def slow() -> np.ndarray:
+        calls.append("first")
+        started.set()
+        time.sleep(0.5)
+        return features
+
+    first = threading.Thread(target=cached_reference, args=(_key(), slow, tmp_path))
+    first.start()
+    assert started.wait(10)
+    second = cached_reference(_key(), lambda: calls.append("second") or features, tmp_path)
+    first.join()
+    assert calls == ["first"] and np.array_equal(second.features, features)
+    assert "another process is computing" in capfd.readouterr().err
 
 
 def test_default_cache_dir_follows_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:

@@ -8,15 +8,19 @@ file and checked on load, so a file renamed by hand is not silently reused.
 Location: ``cache_dir`` argument, else ``$GANZOO_CACHE/fid-stats``, else
 ``$XDG_CACHE_HOME/ganzoo/fid-stats``, else ``~/.cache/ganzoo/fid-stats`` (:mod:`ganzoo.cache`).
 Raw features (not only μ, Σ) are kept because KID and precision/recall need them.
+Two processes asking for the same missing features (two ``ganzoo eval`` side by side) do not both
+spend that half hour: the second waits on a lock file beside the cache and then reads the result.
 """
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +29,12 @@ import torch
 
 from ..cache import cache_root
 from .fid import GaussianStats, gaussian_stats
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so concurrent processes may compute the same features twice
+    fcntl = None
+
 _FORMAT = "ganzoo-reference-v1"
 
 
@@ -100,6 +110,20 @@ def load_reference(path: Path, key: ReferenceKey) -> ReferenceFeatures:
     return ReferenceFeatures(features, GaussianStats(mu=mu, sigma=sigma, n=key.n))
 
 
+@contextmanager
+def _computing(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s lock file; say so when another process holds it first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"another process is computing {path.name}; waiting for it", file=sys.stderr, flush=True)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
 def cached_reference(
     key: ReferenceKey,
     compute: Callable[[], np.ndarray | torch.Tensor],
@@ -107,16 +131,18 @@ def cached_reference(
 ) -> ReferenceFeatures:
     """Load the reference features for ``key``, or compute and store them.
 
-    A corrupt or mismatched file is reported in one warning line and recomputed over.
+    A corrupt or mismatched file is reported in one warning line and recomputed over. Computing
+    happens under a lock, so a second process asking for the same key waits and then loads.
     """
     path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     path = path / key.filename()
-    if path.exists():
-        try:
-            return load_reference(path, key)
-        except ReferenceCacheError as exc:
-            warnings.warn(f"{exc}; recomputing", stacklevel=2)
-    features = compute()
-    if len(features) != key.n:
-        raise ValueError(f"reference computation returned {len(features)} features, expected {key.n}")
-    return save_reference(path, key, features)
+    with _computing(path):
+        if path.exists():
+            try:
+                return load_reference(path, key)
+            except ReferenceCacheError as exc:
+                warnings.warn(f"{exc}; recomputing", stacklevel=2)
+        features = compute()
+        if len(features) != key.n:
+            raise ValueError(f"reference computation returned {len(features)} features, expected {key.n}")
+        return save_reference(path, key, features)
