@@ -114,7 +114,12 @@ def load_reference(path: Path, key: ReferenceKey) -> ReferenceFeatures:
 def _computing(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path``'s lock file; say so when another process holds it first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a") as handle:
+    try:
+        handle = open(path.with_name(path.name + ".lock"), "a")
+    except OSError:  # a read-only cache folder can still be read; it just cannot be locked
+        yield
+        return
+    with handle:
         if fcntl is not None:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
