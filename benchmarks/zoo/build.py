@@ -13,6 +13,7 @@ continues where it stopped when the script is run again. After a model is export
 ``make zoo-sync`` so the README's zoo table and hubconf.py follow the cards.
 
     python benchmarks/zoo/build.py dcgan-fashion-mnist --budget-s 3000
+    python benchmarks/zoo/build.py lsgan-fashion-mnist --train-only   # score it later, beside the next training
     python benchmarks/zoo/build.py --list
 """
 from __future__ import annotations
@@ -124,7 +125,7 @@ def quick_fid(run: Path, step: int) -> None:
 
 
 def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_features: bool, n_eval: int = 10_000,
-          cards: Path = REPO / "model_cards") -> dict[str, Any] | None:
+          cards: Path = REPO / "model_cards", train_only: bool = False) -> dict[str, Any] | None:
     run = runs / model_id
     started = time.perf_counter()
     points = [recipe.steps * (k + 1) // recipe.curve for k in range(recipe.curve)] if recipe.curve else [recipe.steps]
@@ -136,6 +137,9 @@ def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_featu
             return None
         if recipe.curve:
             quick_fid(run, target)
+    if train_only:
+        print(f"{model_id}: trained to step {recipe.steps}; run again without --train-only to score and export it", flush=True)
+        return None
     G = ganzoo.load(str(run))
     scored_at = time.perf_counter()
     scored = score(G, PluginSpec("fashion-mnist"), metrics=metrics_for(G), n_generated=n_eval, n_real=n_eval,
@@ -172,6 +176,8 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=3600, help="wall-time budget for this invocation's training, per model")
     parser.add_argument("--features", choices=("fp32", "bf16"), default="fp32",
                         help="precision of the 10k Inception pass (fp32: the standard figure)")
+    parser.add_argument("--train-only", action="store_true",
+                        help="train (or resume) and stop before scoring, so another process can score the last model meanwhile")
     parser.add_argument("--list", action="store_true", help="print the recipes and exit")
     parser.add_argument("--smoke", action="store_true",
                         help="check the pipeline: 20 steps, 200 vs 200 images, exported under --runs/cards (not a zoo figure)")
@@ -187,10 +193,12 @@ def main() -> None:
         smoke(args.ids or list(RECIPES), Path(args.runs))
         return
     results_path = Path(__file__).parent / "results.json"
-    results = read_json(results_path, "zoo results") if results_path.is_file() else {"models": {}}
     for model_id in args.ids or list(RECIPES):
-        record = build(model_id, RECIPES[model_id], Path(args.runs), args.budget_s, args.features == "bf16")
+        record = build(model_id, RECIPES[model_id], Path(args.runs), args.budget_s, args.features == "bf16",
+                       train_only=args.train_only)
         if record is not None:
+            # Read just before writing: another build process may have recorded its model meanwhile.
+            results = read_json(results_path, "zoo results") if results_path.is_file() else {"models": {}}
             results["models"][model_id] = record
             write_json(results_path, results)
             fid = record["figures"].get("fid")
