@@ -72,6 +72,19 @@ def test_readme_table_and_hubconf_match_model_cards() -> None:
         assert path.read_text() == text, f"{path.name} disagrees with model_cards/; run: python benchmarks/zoo/sync.py"
 
 
+def test_zoo_results_table_is_written_from_results_json_and_names_every_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build", REPO / "benchmarks" / "zoo" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, build)  # dataclasses look their module up there
+    spec.loader.exec_module(build)
+    results = json.loads((REPO / "benchmarks" / "zoo" / "results.json").read_text())
+    table = (REPO / "benchmarks" / "zoo" / "results.md").read_text()
+    assert table == build.results_table(results), "benchmarks/zoo/results.md is stale; build.py rewrites it with results.json"
+    for folder in (REPO / "model_cards").iterdir():
+        if (folder / "config.json").is_file():
+            assert f"`{folder.name}`" in table, f"model_cards/{folder.name} has no row in benchmarks/zoo/results.md"
+
+
 def test_hubconf_has_an_entry_per_zoo_model_and_no_other() -> None:
     spec = importlib.util.spec_from_file_location("ganzoo_hubconf_check", REPO / "hubconf.py")
     hubconf = importlib.util.module_from_spec(spec)

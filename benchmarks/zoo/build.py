@@ -35,7 +35,7 @@ from ganzoo.contracts import GANZOO_DEFAULTS
 from ganzoo.evaluation import save_results, score
 from ganzoo.export import export_run
 from ganzoo.layout import CONFIG
-from ganzoo.safeio import read_json, write_json
+from ganzoo.safeio import read_json, write_atomic, write_json
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_IMAGES = 60_000
@@ -176,6 +176,36 @@ def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_featu
     }
 
 
+def results_table(results: dict[str, Any]) -> str:
+    """results.md: every built model's figures next to its bar, in recipe order, with its wall times."""
+    def fmt(figures: dict[str, float], key: str, spec: str) -> str:
+        return format(figures[key], spec) if key in figures else "-"
+
+    lines = ["# The zoo's models: figures, bars and wall times",
+             "",
+             "Written by `benchmarks/zoo/build.py` from `results.json`. FID, KID, precision/recall and density/coverage: "
+             "10,000 generated (EMA generator) vs 10,000 Fashion-MNIST test images, Inception-2015-12-05 features in the "
+             "precision named. Bar: Lucic et al. 2018's best FID for the loss (Table 2), or 35 for a variant they have no "
+             "row for. Classes, conditional accuracy and domain IS: the zoo's Fashion-MNIST classifier. Wall times on one "
+             "CPU thread beside another job.",
+             "",
+             "| model | FID | bar | KID | P / R | D / C | classes (KL) | cond. acc. | domain IS | Parzen | steps x batch "
+             "| features | train / score |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    models = results.get("models", {})
+    for model_id in [m for m in RECIPES if m in models] + sorted(set(models) - set(RECIPES)):
+        r, f = models[model_id], models[model_id]["figures"]
+        met = "met" if r["meets_bar"] else "not met"
+        lines.append(
+            f"| `{model_id}` | **{fmt(f, 'fid', '.2f')}** | {r['bar_fid']:g} ({met}) | {fmt(f, 'kid_mean', '.4f')} "
+            f"| {fmt(f, 'precision', '.2f')} / {fmt(f, 'recall', '.2f')} | {fmt(f, 'density', '.2f')} / {fmt(f, 'coverage', '.2f')} "
+            f"| {fmt(f, 'classes_covered', '.0f')}/10 ({fmt(f, 'class_kl_to_uniform', '.4f')}) "
+            f"| {fmt(f, 'conditional_accuracy', '.1%')} | {fmt(f, 'domain_is_mean', '.2f')} | {fmt(f, 'parzen_log_likelihood', '.1f')} "
+            f"| {r['steps']:,} x {r['batch_size']} | {r['feature_precision']} "
+            f"| {r['train_wall_s'] / 60:.0f} / {r['eval_wall_s'] / 60:.0f} min |")
+    return "\n".join(lines) + "\n"
+
+
 def smoke(ids: list[str], runs: Path) -> None:
     """Every stage of ``build`` for each id at a toy budget, out of model_cards/ and results.json."""
     for model_id in ids:
@@ -197,6 +227,7 @@ def main() -> None:
     parser.add_argument("--train-only", action="store_true",
                         help="train (or resume) and stop before scoring, so another process can score the last model meanwhile")
     parser.add_argument("--list", action="store_true", help="print the recipes and exit")
+    parser.add_argument("--table", action="store_true", help="rewrite results.md from results.json and exit")
     parser.add_argument("--smoke", action="store_true",
                         help="check the pipeline: 20 steps, 200 vs 200 images, exported under --runs/cards (not a zoo figure)")
     args = parser.parse_args()
@@ -204,13 +235,17 @@ def main() -> None:
         for model_id, r in RECIPES.items():
             print(f"{model_id:28} {r.arch:8} {r.loss:15} {r.steps:>7} steps  batch {r.batch_size:>3}  bar FID {r.bar:g}  {r.about}")
         return
+    results_path = Path(__file__).parent / "results.json"
+    if args.table:
+        write_atomic(results_path.with_suffix(".md"), lambda p: p.write_text(results_table(read_json(results_path, "zoo results"))))
+        print(f"wrote {results_path.with_suffix('.md')}")
+        return
     unknown = [i for i in args.ids if i not in RECIPES]
     if unknown:
         sys.exit(f"unknown zoo id {unknown[0]!r}; known: {', '.join(RECIPES)}")
     if args.smoke:
         smoke(args.ids or list(RECIPES), Path(args.runs))
         return
-    results_path = Path(__file__).parent / "results.json"
     for model_id in args.ids or list(RECIPES):
         record = build(model_id, RECIPES[model_id], Path(args.runs), args.budget_s, args.features == "bf16",
                        train_only=args.train_only)
@@ -219,6 +254,7 @@ def main() -> None:
             results = read_json(results_path, "zoo results") if results_path.is_file() else {"models": {}}
             results["models"][model_id] = record
             write_json(results_path, results)
+            write_atomic(results_path.with_suffix(".md"), lambda p: p.write_text(results_table(results)))
             fid = record["figures"].get("fid")
             print(f"{model_id}: FID {fid:.2f} (bar {record['bar_fid']:g}), trained {record['train_wall_s']:.0f} s, "
                   f"scored {record['eval_wall_s']:.0f} s; exported to model_cards/{model_id}", flush=True)
