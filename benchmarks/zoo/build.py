@@ -119,12 +119,16 @@ def metrics_for(G: Any) -> list[str]:
 
 
 def train(recipe: Recipe, run: Path, budget_s: float, until: int) -> int:
-    """Train ``run`` to step ``until``; returns the step reached (short of it when the budget ran out)."""
+    """Train ``run`` to step ``until`` within ``budget_s`` more seconds; returns the step reached (short of
+    it when the budget ran out)."""
+    resume = (run / "checkpoints" / "latest").is_file()
+    # The engine's time budget caps the run's total wall time, earlier sessions included.
+    spent = read_json(run / "summary.json", "run summary").get("wall_time_s", 0.0) if resume and (run / "summary.json").is_file() else 0.0
     result = ganzoo.train(
         PluginSpec(recipe.arch, dict(recipe.arch_args)), PluginSpec(recipe.loss, dict(recipe.loss_args)), "fashion-mnist", run,
-        resume=(run / "checkpoints" / "latest").is_file(), progress=False, steps=until, batch_size=recipe.batch_size,
+        resume=resume, progress=False, steps=until, batch_size=recipe.batch_size,
         seed=0, device="cpu", precision="auto", checkpoint_every=500, sample_every=max(1, recipe.steps // 8),
-        keep_checkpoints=2, time_budget_s=budget_s, tricks=[PluginSpec.parse(t) for t in recipe.tricks], **recipe.settings,
+        keep_checkpoints=2, time_budget_s=spent + budget_s, tricks=[PluginSpec.parse(t) for t in recipe.tricks], **recipe.settings,
     )
     return result.step
 
