@@ -14,6 +14,9 @@ continues where it stopped when the script is run again. After a model is export
 
     python benchmarks/zoo/build.py dcgan-fashion-mnist --budget-s 3000
     python benchmarks/zoo/build.py lsgan-fashion-mnist --train-only   # score it later, beside the next training
+
+``benchmarks/zoo/lanes.py`` builds several models that way on two threads, one training while the
+other scores.
     python benchmarks/zoo/build.py --list
 """
 from __future__ import annotations
