@@ -5,7 +5,7 @@ EMA generator on 10,000 Fashion-MNIST test images vs 10,000 generated ones (FID,
 precision/recall, density/coverage) plus the Parzen-window log-likelihood and the figures read off
 the zoo's Fashion-MNIST classifier, then export it with its discriminator into
 ``model_cards/<id>/`` (weights, config.json, card and pictures) and record figures, bar and wall
-times in ``benchmarks/zoo/results.json``. Recipes with ``curve`` points also score a quick FID
+times in ``benchmarks/zoo/results.json`` (and its table, ``results.md``). Recipes with ``curve`` points also score a quick FID
 along training (2,000 vs 2,000), which the WGAN cards plot next to the critic's loss.
 
 Runs live in ``--runs`` (default ``runs/zoo``, ignored by git); a run that stops at its time budget
@@ -14,10 +14,11 @@ continues where it stopped when the script is run again. After a model is export
 
     python benchmarks/zoo/build.py dcgan-fashion-mnist --budget-s 3000
     python benchmarks/zoo/build.py lsgan-fashion-mnist --train-only   # score it later, beside the next training
+    python benchmarks/zoo/build.py --list
+    python benchmarks/zoo/build.py --table                            # rewrite results.md from results.json
 
 ``benchmarks/zoo/lanes.py`` builds several models that way on two threads, one training while the
 other scores.
-    python benchmarks/zoo/build.py --list
 """
 from __future__ import annotations
 
