@@ -188,6 +188,11 @@ class TrainDefaults:
 GANZOO_DEFAULTS = TrainDefaults(optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), n_critic=1)
 
 
+def paper_defaults(arch: "type[GANModel]", loss: "type[Loss]") -> TrainDefaults:
+    """What a run of ``arch`` with ``loss`` gets before the user's settings: ganzoo's < the architecture's < the loss's."""
+    return loss.train_defaults.over(arch.train_defaults.over(GANZOO_DEFAULTS))
+
+
 @dataclass(frozen=True)
 class LatentCode:
     """One named part of a generator's latent: ``z[:, start:start + size]``."""

@@ -35,7 +35,7 @@ import torch
 import ganzoo
 from ganzoo import registry
 from ganzoo.build import PluginSpec
-from ganzoo.contracts import GANZOO_DEFAULTS
+from ganzoo.contracts import paper_defaults
 from ganzoo.evaluation import save_results, score
 from ganzoo.export import export_run
 from ganzoo.layout import CONFIG
@@ -77,8 +77,7 @@ class Recipe:
         """D steps per G step: the recipe's setting, else the loss's default over the architecture's (as the engine resolves it)."""
         if self.settings.get("n_critic"):
             return int(self.settings["n_critic"])
-        arch, loss = registry.architectures.get(self.arch), registry.losses.get(self.loss)
-        return int(loss.train_defaults.over(arch.train_defaults.over(GANZOO_DEFAULTS)).n_critic or 1)
+        return int(paper_defaults(registry.architectures.get(self.arch), registry.losses.get(self.loss)).n_critic or 1)
 
     @property
     def steps(self) -> int:
@@ -214,6 +213,10 @@ def results_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_table(results_path: Path, results: dict[str, Any]) -> None:
+    write_atomic(results_path.with_suffix(".md"), lambda p: p.write_text(results_table(results)))
+
+
 def smoke(ids: list[str], runs: Path) -> None:
     """Every stage of ``build`` for each id at a toy budget, out of model_cards/ and results.json."""
     for model_id in ids:
@@ -245,7 +248,7 @@ def main() -> None:
         return
     results_path = Path(__file__).parent / "results.json"
     if args.table:
-        write_atomic(results_path.with_suffix(".md"), lambda p: p.write_text(results_table(read_json(results_path, "zoo results"))))
+        write_table(results_path, read_json(results_path, "zoo results"))
         print(f"wrote {results_path.with_suffix('.md')}")
         return
     unknown = [i for i in args.ids if i not in RECIPES]
@@ -262,7 +265,7 @@ def main() -> None:
             results = read_json(results_path, "zoo results") if results_path.is_file() else {"models": {}}
             results["models"][model_id] = record
             write_json(results_path, results)
-            write_atomic(results_path.with_suffix(".md"), lambda p: p.write_text(results_table(results)))
+            write_table(results_path, results)
             fid = record["figures"].get("fid")
             print(f"{model_id}: FID {fid:.2f} (bar {record['bar_fid']:g}), trained {record['train_wall_s']:.0f} s, "
                   f"scored {record['eval_wall_s']:.0f} s; exported to model_cards/{model_id}", flush=True)

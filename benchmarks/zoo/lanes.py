@@ -93,8 +93,7 @@ class Lanes:
                 f"of {RECIPES[model_id].steps})")
             with self.lock:
                 self.busy.discard(model_id)
-            if code != 0:
-                with self.lock:
+                if code != 0:
                     self.ids.remove(model_id)  # a failing model is reported, not retried forever
 
 

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from .. import __version__, registry
 from ..args import jsonable
 from ..build import build_dataset, build_loss, build_model, check_compatible
-from ..contracts import GANZOO_DEFAULTS, Batch, DOut, StepContext, StepHooks, TrainDefaults, Views
+from ..contracts import Batch, DOut, StepContext, StepHooks, TrainDefaults, Views, paper_defaults
 from ..data.base import batch_indices
 from ..errors import CheckpointError, CheckpointWriteError, ConfigError, NonFiniteLossError
 from ..layout import CHECKPOINTS, CONFIG, METRICS, SUMMARY, check_run_folder
@@ -185,8 +185,7 @@ class Trainer:
     def _hyperparameters(self) -> TrainDefaults:
         c = self.config
         user = TrainDefaults(c.optimizer, c.lr_g, c.lr_d, tuple(c.betas) if c.betas else None, c.n_critic)
-        paper = type(self.loss).train_defaults.over(type(self.model).train_defaults.over(GANZOO_DEFAULTS))
-        return user.over(paper)
+        return user.over(paper_defaults(type(self.model), type(self.loss)))
 
     def _check_resume(self, requested: TrainConfig) -> TrainConfig:
         saved_json = self._saved_run_config()
