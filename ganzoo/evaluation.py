@@ -21,6 +21,7 @@ from . import metrics as m
 from . import registry
 from .build import PluginSpec, build_dataset
 from .data.toy import GEOMETRIES, is_toy
+from .engine.device import pick_device
 from .engine.precision import native_bf16
 from .errors import ConfigError
 from .metric_catalog import CLASSIFIER_DATASET, CLASSIFIER_FAMILIES, FAMILIES, IMAGE_FAMILIES, figures
@@ -147,6 +148,34 @@ def score(
         extra = {"stderr": out["stderr"], "sigma": out["sigma"], "validation_split": picked_on}
         add(key, out["mean"], out["protocol"] | extra, split)
     return {"results": results}
+
+
+def prepare_reference(
+    dataset: PluginSpec,
+    *,
+    split: str = "test",
+    n_real: int = 10_000,
+    device: str = "cpu",
+    batch_size: int = 50,
+    inception_path: str | None = None,
+    progress: bool = True,
+    fast: bool = False,
+) -> dict[str, Any]:
+    """Featurize ``dataset``'s ``split`` into the reference cache, so that a later ``score`` with the
+    same count and feature precision reads the real side from disk. Returns what was prepared and
+    whether it was already cached (``"hit"``) or computed now (``"miss"``)."""
+    if is_toy(dataset.name):
+        raise ConfigError(f"{dataset.name} holds 2D points; its metrics need no Inception reference")
+    device = str(pick_device(device))
+    native = native_bf16(torch.device(device)) is not None
+    precision = "bf16" if fast and native else "fp32"
+    real = real_tensor(dataset_split(dataset, split), n_real, REAL_SUBSET_SEED)
+    reference, state = m.prepare_reference(
+        real, dataset.name, n_real=len(real), real_split=split, device=device, batch_size=batch_size,
+        inception_path=inception_path, feature_precision=precision, progress=progress,
+    )
+    return {"dataset": dataset.name, "split": split, "n_real": len(real), "feature_precision": precision,
+            "feature_dim": int(reference.features.shape[1]), "cache": state}
 
 
 def default_image_metrics(dataset_name: str, num_classes: int) -> list[str]:

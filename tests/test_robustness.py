@@ -333,6 +333,10 @@ def option_cases() -> list[Case]:
         Case("re-export failing over the saved export", export(run=bad_eval_run, out=lambda ctx: ctx.export)),
         Case("eval --seed 10**30", lambda ctx: ["eval", str(ctx.export), "--seed", str(10**30)]),
         Case("eval --n-generated 1", lambda ctx: ["eval", str(ctx.export), "--n-generated", "1"]),
+        Case("reference an unknown dataset", lambda ctx: ["reference", "no-such-data"]),
+        Case("reference a 2D toy", lambda ctx: ["reference", "toy-ring"]),
+        Case("reference --device tpu", lambda ctx: ["reference", "fashion-mnist", "--device", "tpu"]),
+        Case("reference a missing data folder", lambda ctx: ["reference", "fashion-mnist", "--data-arg", f"data_dir={ctx.tmp / 'nope'}"]),
         Case("an unknown command", lambda ctx: ["no-such-command"]),
         Case("train without --arch", lambda ctx: ["train", "--loss", "hinge", "--out", str(ctx.tmp / "r")]),
     ]

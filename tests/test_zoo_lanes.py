@@ -48,3 +48,15 @@ def test_nothing_starts_that_cannot_finish_before_the_deadline(lanes_module, mon
     assert q._claim(want_scoring=True) == ("lsgan-fashion-mnist", False)  # 30 min: too short to score, enough to train
     q = make_lanes(lanes_module, monkeypatch, {"cgan-fashion-mnist": True, "lsgan-fashion-mnist": False}, set(), 5)
     assert q._claim(want_scoring=False) is None
+
+
+def test_the_scoring_lane_caches_the_real_features_first_and_the_training_lane_does_not(lanes_module, monkeypatch) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(lanes_module.subprocess, "call", lambda command, env: calls.append(command) or 0)
+    q = make_lanes(lanes_module, monkeypatch, {}, set(), 5)  # nothing to build: each lane returns after its preparation
+    q.lane("lane 1", prefers_scoring=False)
+    assert calls == []
+    q.lane("lane 2", prefers_scoring=True)
+    (command,) = calls
+    assert command[1:] == ["-m", "ganzoo.cli", "reference", "fashion-mnist", "--split", "test", "--n-real", "10000"]
+    assert lanes_module.N_EVAL == 10_000  # the count build.py scores at, so its scoring hits this cache

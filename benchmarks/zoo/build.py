@@ -49,6 +49,7 @@ FID_CURVE = "curve.json"  # in the run folder: the quick FIDs along training (ga
 LUCIC = {"minimax": 29.6, "non-saturating": 26.5, "least-squares": 30.7, "wasserstein": 21.5, "wgan-gp": 24.5,
          "dragan": 27.7, "began": 22.9}
 NO_ROW_BAR = 35.0  # issue 10's bar for the variants Lucic et al. have no row for
+N_EVAL = 10_000  # test images vs generated images behind every card's figures
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def quick_fid(run: Path, step: int, n: int = 2000) -> None:
     write_json(curve_path, {"curve": curve})
 
 
-def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_features: bool, n_eval: int = 10_000,
+def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_features: bool, n_eval: int = N_EVAL,
           cards: Path = REPO / "model_cards", train_only: bool = False) -> dict[str, Any] | None:
     run = runs / model_id
     started = time.perf_counter()

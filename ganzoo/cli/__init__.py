@@ -21,6 +21,7 @@ COMMANDS = {
     "sample": "sample_cmd",
     "traverse": "traverse_cmd",
     "eval": "eval_cmd",
+    "reference": "reference_cmd",
     "bench": "bench_cmd",
     "bench-page": "bench_page_cmd",
     "card": "card_cmd",

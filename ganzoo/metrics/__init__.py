@@ -8,6 +8,8 @@ Entry points (``ganzoo.metrics.evaluate``):
   (Bińkowski et al. 2018), precision/recall (Kynkäänniemi et al. 2019), density/coverage (Naeem
   et al. 2020) and Inception Score (Salimans et al. 2016) from one featurization of real and
   generated images;
+- ``prepare_reference(real, real_name, *, n_real=10_000, real_split="test", ...)`` — featurize the
+  real images into the cache ahead of scoring (``ganzoo reference`` on the command line);
 - ``evaluate_toy(sample_fn, name, n=2500, seed=0)`` — modes captured and high-quality share on
   ``toy-ring`` / ``toy-grid`` (VEEGAN / PacGAN protocol);
 - ``evaluate_classifier(sample_fn, metrics=..., n_generated=10_000, seed=0, labeled_sample_fn=None,
@@ -63,7 +65,7 @@ from __future__ import annotations
 # imports ``ganzoo.metrics.evaluate`` directly. The network still loads only on use.
 from .class_metrics import class_histogram, conditional_accuracy, evaluate_classifier, stacked_modes
 from .classifier import FashionMNISTClassifier, load_classifier
-from .evaluate import evaluate, evaluate_parzen, evaluate_toy
+from .evaluate import evaluate, evaluate_parzen, evaluate_toy, prepare_reference
 from .features import FeatureExtractor, InceptionFeatures
 from .fid import fid_from_features, frechet_distance, gaussian_stats
 from .inception_score import inception_score, inception_score_from_logits

@@ -149,6 +149,33 @@ def _reference_features(
     return reference, state
 
 
+def prepare_reference(
+    real: Any,
+    real_name: str,
+    *,
+    n_real: int = 10_000,
+    real_split: str = "test",
+    device: torch.device | str = "cpu",
+    batch_size: int = 50,
+    inception_path: str | os.PathLike[str] | None = None,
+    feature_extractor: FeatureExtractor | None = None,
+    feature_precision: str = "fp32",
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+) -> tuple[ReferenceFeatures, str]:
+    """Featurize ``n_real`` real images into the reference cache ahead of scoring (or read them back).
+
+    ``evaluate`` with the same dataset name, split, count, network and precision then starts from the
+    cache. Returns the features and whether they were already cached ("hit") or computed ("miss").
+    """
+    if n_real < 2:
+        raise ValueError("n_real must be at least 2")
+    extractor = feature_extractor or InceptionFeatures(
+        inception_path, device=device, batch_size=batch_size, progress=False, precision=feature_precision
+    )
+    return _reference_features(extractor, real, n_real, batch_size, real_name, real_split, cache_dir, True, progress)
+
+
 def evaluate(    sample_fn: SampleFn,
     real: Any = None,
     *,
