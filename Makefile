@@ -86,6 +86,16 @@ bench-toy-published: $(STAMP)
 bench-toy-remedies: $(STAMP)
 	$(BIN)/ganzoo bench --preset pacgan --loss $(TOY_REMEDY_LOSSES) $(TOY_REMEDIES) --out benchmarks/toy-remedies
 
+# Lucic et al. 2018's loss comparison on Fashion-MNIST, `--preset lucic`: their networks and per-loss
+# defaults, 15,625 discriminator steps, 3 seeds, FID at 10k vs 10k (raw generator). BEGAN runs on the
+# ganzoo-began plugin's autoencoder network, in a folder of its own. 21 cells, each an hour or more of
+# training plus a 10k-image scoring on a CPU thread: rerun to resume (finished cells are kept), and run
+# two processes on one folder to use two cores (each takes the cells the other has not claimed).
+.PHONY: bench-lucic
+bench-lucic: $(STAMP) data
+	$(BIN)/ganzoo bench --preset lucic --device cpu --out benchmarks/lucic
+	$(BIN)/ganzoo bench --preset lucic --arch began --loss began --device cpu --out benchmarks/lucic-began
+
 # The committed Fashion-MNIST comparison: four DCGAN losses at an equal wall-time budget.
 bench-fmnist: $(STAMP) data
 	$(BIN)/ganzoo bench --arch dcgan --loss non-saturating,least-squares,hinge,wgan-gp --dataset fashion-mnist \

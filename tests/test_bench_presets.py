@@ -176,3 +176,106 @@ def test_an_old_bench_folder_is_finished_by_the_new_bench(tmp_path) -> None:
     assert [r["generator"] for r in summary["results"]] == ["ema"]
     assert math.isfinite(summary["results"][0]["final"]["modes_captured"])
     assert "| mlp/hinge | ema |" in (out / "leaderboard.md").read_text()
+
+
+# --------------------------------------------------------------------------- Lucic et al. 2018
+
+
+def test_lucic_networks_have_the_studys_layers() -> None:
+    from ganzoo.architectures.lucic import LucicGAN
+
+    model = LucicGAN(d_batch_norm=False)
+    linear = [m for m in model.generator.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linear] == [(64, 1024), (1024, 128 * 7 * 7)]
+    convs = [m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size, m.stride) for m in convs] == [(1, 64, (4, 4), (2, 2)), (64, 128, (4, 4), (2, 2))]
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.discriminator.modules())
+    slopes = {m.negative_slope for m in model.modules() if isinstance(m, torch.nn.LeakyReLU)}
+    assert slopes == {0.2} and not any(isinstance(m, torch.nn.ReLU) for m in model.modules())
+    z = model.generator.sample_latent(4096, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (4096, 64) and -1 <= z.min() < -0.99 and 0.99 < z.max() <= 1 and abs(z.mean().item()) < 0.02
+    with_bn = LucicGAN()
+    assert sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in with_bn.discriminator.modules()) == 2
+
+
+def test_lucic_preset_gives_each_loss_its_own_settings_and_counts_discriminator_steps() -> None:
+    from ganzoo.bench.grid import BenchSpec, _segment_targets, _train_config
+
+    spec = BenchSpec(**resolve("lucic", {"arch_args": {}, "data_args": {}}))
+    assert spec.steps == 15_625 and spec.step_unit == "discriminator" and spec.ema is None and spec.generators() == ("raw",)
+    assert (spec.n_generated, spec.n_real, spec.batch_size, spec.seeds) == (10_000, 10_000, 64, [0, 1, 2])
+    cells = {c.loss: c for c in spec.cells()}
+    assert sorted(cells) == ["dragan", "least-squares", "minimax", "non-saturating", "wasserstein", "wgan-gp"]
+    data = PluginSpec("fashion-mnist")
+    wgan = _train_config(spec, cells["wasserstein"], data, 10, None)
+    assert (wgan.optimizer, wgan.lr_g, wgan.lr_d, wgan.betas, wgan.n_critic) == ("adam", 5e-5, 5e-5, (0.5, 0.999), 5)
+    assert wgan.loss.args == {"clip": "0.01"} and wgan.arch.args == {"latent_dim": "64", "d_batch_norm": "true"}
+    gp = _train_config(spec, cells["wgan-gp"], data, 10, None)
+    assert gp.arch.args["d_batch_norm"] == "false" and gp.lr_d == 1e-4 and gp.loss.args == {"gp_weight": "10.0"}
+    ns = _train_config(spec, cells["non-saturating"], data, 10, None)
+    assert (ns.betas, ns.n_critic, ns.lr_g) == ((0.0, 0.999), 1, 5e-5)
+    # 15,625 discriminator steps: all of them generator steps at n_critic 1, a fifth at 5.
+    assert spec.generator_steps(cells["non-saturating"]) == 15_625 and spec.generator_steps(cells["wgan-gp"]) == 3_125
+    assert _segment_targets(spec, cells["wasserstein"]) == [(3_125, None)]
+    plain = BenchSpec(archs=["lucic"], losses=["wgan-gp"], datasets=["fashion-mnist"], seeds=[0], steps=100, evals=2)
+    assert plain.generator_steps(plain.cells()[0]) == 100  # generator steps unless asked otherwise
+    plain.step_unit = "discriminator"
+    assert plain.generator_steps(plain.cells()[0]) == 20  # wgan-gp's own n_critic (5), from its paper defaults
+
+
+def test_flags_win_over_a_presets_per_loss_settings() -> None:
+    values = resolve("lucic", {"lr_g": 3e-4, "betas": None, "arch_args": {"d_batch_norm": "true"}, "data_args": {},
+                               "losses": ["wgan-gp"], "step_unit": "generator"})
+    gp = values["per_loss"]["wgan-gp"]
+    assert "lr_g" not in gp and gp["lr_d"] == 1e-4 and gp["betas"] == (0.5, 0.999)
+    assert gp["arch_args"] == {} and values["arch_args"]["d_batch_norm"] == "true"
+    assert values["step_unit"] == "generator" and values["losses"] == ["wgan-gp"]
+    assert "24.5" in PRESETS["lucic"].reference and "29.6" in PRESETS["lucic"].reference
+
+
+def test_unknown_per_loss_settings_and_step_units_are_refused() -> None:
+    from ganzoo.bench.grid import BenchSpec
+
+    base = dict(archs=["lucic"], losses=["hinge"], datasets=["fashion-mnist"], seeds=[0], steps=10)
+    with pytest.raises(ConfigError, match="unknown lr"):
+        BenchSpec(**base, per_loss={"hinge": {"lr": 1e-4}}).validate()
+    with pytest.raises(ConfigError, match="--steps-of"):
+        BenchSpec(**base, step_unit="epochs").validate()
+
+
+def test_lucic_preset_bench_runs_with_each_losss_budget(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    out = tmp_path / "b"
+    result = CliRunner().invoke(cli, [
+        "bench", "--preset", "lucic", "--loss", "non-saturating,wgan-gp", "--seeds", "1", "--steps", "10",
+        "--arch-arg", "hidden=32", "--arch-arg", "width=8", "--metrics", "class-histogram", "--n-generated", "50",
+        "--n-real", "50", "--device", "cpu", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "results.json").read_text())
+    steps = {r["cell"]["loss"]: (r["generator"], r["final"]["step"], r["budget"]["generator_steps"]) for r in summary["results"]}
+    assert steps == {"non-saturating": ("raw", 10, 10), "wgan-gp": ("raw", 2, 2)}
+    config = json.loads((out / "cells" / "lucic__wgan-gp__fashion-mnist__s0" / "run" / "config.json").read_text())
+    assert config["architecture"]["args"]["d_batch_norm"] is False and config["resolved"]["n_critic"] == 5
+    board = (out / "leaderboard.md").read_text()
+    assert "10 discriminator steps" in board and "Lucic et al. 2018" in board
+
+
+def test_two_bench_processes_on_one_folder_share_the_grid(tmp_path) -> None:
+    from ganzoo.bench.grid import CLAIM, BenchSpec, run_grid
+    from ganzoo.locks import exclusive
+
+    spec = BenchSpec(archs=["mlp"], losses=["non-saturating", "hinge"], datasets=["toy-ring"], seeds=[0], steps=2, evals=1,
+                     batch_size=16, arch_args={"g_hidden": "8", "d_hidden": "8"}, metrics=["toy"], device="cpu")
+    out = tmp_path / "b"
+    other = out / "cells" / "mlp__hinge__toy-ring__s0"
+    with exclusive(other / CLAIM, block=False) as held:  # another process is training the hinge cell
+        assert held
+        summary = run_grid(spec, out, progress=False)
+    assert summary["running_elsewhere"] == ["mlp__hinge__toy-ring__s0"] and not (other / "result.json").exists()
+    assert {r["cell"]["loss"] for r in summary["results"]} == {"non-saturating"}
+    assert "Still training in another bench process" in (out / "leaderboard.md").read_text()
+    finished = run_grid(spec, out, progress=False)  # the claim is released: the rerun trains it and keeps the other
+    assert finished["running_elsewhere"] == [] and {r["cell"]["loss"] for r in finished["results"]} == {"non-saturating", "hinge"}

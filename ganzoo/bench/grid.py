@@ -7,24 +7,29 @@ import itertools
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from tqdm.auto import tqdm
 
 from .. import args as typed_args
 from .. import registry
 from ..build import PluginSpec, build_dataset, check_compatible
+from ..contracts import paper_defaults
 from ..engine.config import TrainConfig, default
 from ..engine.device import pick_device
 from ..engine.trainer import Trainer
 from ..errors import ConfigError, GanzooError
 from ..evaluation import score
 from ..loading import load_run
+from ..locks import exclusive
 from ..records import RunSummary
 from ..safeio import read_json, write_atomic, write_json
 from .leaderboard import write_leaderboard
 from .page import write_page
-from .records import GENERATORS, NO_TRICK, Cell, cell_results, legacy_generator, variant_tricks
+from .records import GENERATORS, NO_TRICK, PER_LOSS_SETTINGS, Cell, cell_results, legacy_generator, variant_tricks
+
+
+CLAIM = "claim.lock"  # in a cell's folder: held by the bench process training that cell
 
 
 @dataclass
@@ -50,6 +55,12 @@ class BenchSpec:
     lr_g: float | None = None  # None: the plugins' paper defaults, as in `ganzoo train`
     lr_d: float | None = None
     betas: tuple[float, float] | None = None
+    # What ``steps`` counts: generator steps, or discriminator steps as Lucic et al. count their
+    # epochs (a loss with n_critic D steps per G step then gets steps // n_critic generator steps).
+    step_unit: Literal["generator", "discriminator"] = "generator"
+    # loss name -> settings for that loss's cells (PER_LOSS_SETTINGS), over the grid-wide ones: a
+    # published comparison that tunes each loss on its own (``--preset lucic``) sets them here.
+    per_loss: dict[str, dict[str, Any]] = field(default_factory=dict)
     preset: str | None = None  # recorded only: the --preset the values came from
 
     def generators(self) -> tuple[str, ...]:
@@ -63,6 +74,12 @@ class BenchSpec:
             raise ConfigError(f"--steps ({self.steps}) must be at least --evals ({self.evals})")
         if self.evals < 1:
             raise ConfigError("--evals must be at least 1")
+        if self.step_unit not in ("generator", "discriminator"):
+            raise ConfigError(f"--steps-of must be generator or discriminator, got {self.step_unit!r}")
+        for loss, settings in self.per_loss.items():
+            unknown = sorted(set(settings) - set(PER_LOSS_SETTINGS))
+            if unknown:
+                raise ConfigError(f"per-loss settings for {loss!r}: unknown {', '.join(unknown)}; known: {', '.join(PER_LOSS_SETTINGS)}")
         for label, values in (("--arch", self.archs), ("--loss", self.losses), ("--dataset", self.datasets), ("--seeds", self.seeds)):
             if not values:
                 raise ConfigError(f"{label} needs at least one value")
@@ -80,14 +97,34 @@ class BenchSpec:
             if not accepted:
                 raise ConfigError(f"no architecture in the grid accepts {', '.join(self.arch_args)}")
 
+    def settings(self, loss: str) -> dict[str, Any]:
+        """The per-loss settings of ``loss``'s cells (empty when the grid sets none)."""
+        return self.per_loss.get(loss, {})
+
+    def n_critic(self, cell: Cell) -> int:
+        """D steps per G step in ``cell``: its loss's setting here, else the plugins' paper defaults."""
+        given = self.settings(cell.loss).get("n_critic")
+        if given:
+            return int(given)
+        return paper_defaults(registry.architectures.get(cell.arch), registry.losses.get(cell.loss)).n_critic or 1
+
+    def generator_steps(self, cell: Cell) -> int | None:
+        """The cell's budget in generator steps (None under a time budget)."""
+        if self.steps is None:
+            return None
+        if self.step_unit == "generator":
+            return self.steps
+        return max(self.evals, self.steps // self.n_critic(cell))
+
     def cells(self) -> list[Cell]:
         variants = [("" if t == NO_TRICK else t) for t in self.tricks] or [""]
         return [Cell(a, l, d, s, t) for d, a, l, t, s in itertools.product(self.datasets, self.archs, self.losses, variants, self.seeds)]
 
 
-def _arch_spec(spec: BenchSpec, arch: str) -> PluginSpec:
-    params = typed_args.parameters(registry.architectures.get(arch))
-    return PluginSpec(arch, {k: v for k, v in spec.arch_args.items() if k in params})
+def _arch_spec(spec: BenchSpec, cell: Cell) -> PluginSpec:
+    params = typed_args.parameters(registry.architectures.get(cell.arch))
+    given = {**spec.arch_args, **spec.settings(cell.loss).get("arch_args", {})}
+    return PluginSpec(cell.arch, {k: v for k, v in given.items() if k in params})
 
 
 def _data_spec(spec: BenchSpec, dataset: str) -> PluginSpec:
@@ -105,10 +142,11 @@ def refusal(spec: BenchSpec, cell: Cell) -> str | None:
     return None
 
 
-def _segment_targets(spec: BenchSpec) -> list[tuple[int | None, float | None]]:
-    """(step target, time target) of each segment; exactly one of the two is set."""
-    if spec.steps is not None:
-        return [(max(1, round(spec.steps * (i + 1) / spec.evals)), None) for i in range(spec.evals)]
+def _segment_targets(spec: BenchSpec, cell: Cell) -> list[tuple[int | None, float | None]]:
+    """(generator-step target, time target) of each segment; exactly one of the two is set."""
+    steps = spec.generator_steps(cell)
+    if steps is not None:
+        return [(max(1, round(steps * (i + 1) / spec.evals)), None) for i in range(spec.evals)]
     return [(None, spec.time_budget_s * (i + 1) / spec.evals) for i in range(spec.evals)]
 
 
@@ -121,7 +159,7 @@ def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[],
     curves = _read_curves(folder / "curve.json", spec)
     data_spec = _data_spec(spec, cell.dataset)
     done = max((len(c) for c in curves.values()), default=0)
-    for index, (step_target, time_target) in enumerate(_segment_targets(spec)):
+    for index, (step_target, time_target) in enumerate(_segment_targets(spec, cell)):
         if index >= done:  # else this segment was trained and scored before an interruption
             Trainer(_train_config(spec, cell, data_spec, step_target, time_target), run_dir,
                     resume=(run_dir / "checkpoints" / "latest").is_file(), progress=False).fit()
@@ -152,11 +190,13 @@ def _curve_file(spec: BenchSpec, curves: dict[str, list[dict[str, Any]]]) -> dic
 
 
 def _train_config(spec: BenchSpec, cell: Cell, data_spec: PluginSpec, step_target: int | None, time_target: float | None) -> TrainConfig:
+    own = spec.settings(cell.loss)
     return TrainConfig(
-        arch=_arch_spec(spec, cell.arch), loss=PluginSpec(cell.loss), dataset=data_spec, tricks=variant_tricks(cell.tricks),
-        steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
-        batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema,
-        lr_g=spec.lr_g, lr_d=spec.lr_d, betas=spec.betas,
+        arch=_arch_spec(spec, cell), loss=PluginSpec(cell.loss, dict(own.get("loss_args", {}))), dataset=data_spec,
+        tricks=variant_tricks(cell.tricks), steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
+        batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema, optimizer=own.get("optimizer"),
+        lr_g=own.get("lr_g", spec.lr_g), lr_d=own.get("lr_d", spec.lr_d), betas=own.get("betas", spec.betas),
+        n_critic=own.get("n_critic"),
         sample_every=10**12, checkpoint_every=10**12, log_every=25,
     )
 
@@ -167,7 +207,8 @@ def _result(spec: BenchSpec, cell: Cell, folder: Path, generator: str, curve: li
     load_run(folder / "run", ema=generator == "ema").save_grid(folder / samples, n=64, seed=0)
     final = {k: v for k, v in curve[-1].items() if k != "protocol"}
     return {"cell": asdict(cell), "variant": cell.variant, "generator": generator, "folder": f"cells/{cell.key}",
-            "samples": samples, "budget": {"steps": spec.steps, "time_budget_s": spec.time_budget_s},
+            "samples": samples, "budget": {"steps": spec.steps, "step_unit": spec.step_unit,
+                                           "generator_steps": spec.generator_steps(cell), "time_budget_s": spec.time_budget_s},
             "batch_size": spec.batch_size, "curve": curve, "final": final, "protocol": curve[-1]["protocol"]}
 
 
@@ -212,7 +253,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True) -> dict[str, Any
     bar = None
     if progress:
         bar = tqdm(total=len(cells) * spec.evals, desc="bench", unit="segment", dynamic_ncols=True)
-    results, refused = [], []
+    results, refused, elsewhere = [], [], []
     started = time.perf_counter()
     try:
         for cell in cells:
@@ -224,12 +265,27 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True) -> dict[str, Any
                 if bar is not None:
                     bar.update(spec.evals)
                 continue
-            step = (lambda: bar.update(1)) if bar is not None else None
-            results.extend(run_cell(spec, cell, out / "cells" / cell.key, on_segment=step))
+            folder = out / "cells" / cell.key
+            # Two bench processes on one folder share the grid: each cell is claimed by one of them.
+            with exclusive(folder / CLAIM, block=False) as claimed:
+                if claimed:
+                    step = (lambda: bar.update(1)) if bar is not None else None
+                    results.extend(run_cell(spec, cell, folder, on_segment=step))
+                else:
+                    elsewhere.append((cell, folder))
+            if not claimed and bar is not None:
+                bar.update(spec.evals)
     finally:
         if bar is not None:
             bar.close()
-    summary = {"spec": asdict(spec), "results": results, "refused": refused, "wall_time_s": round(time.perf_counter() - started, 1)}
+    running = []
+    for cell, folder in elsewhere:  # finished by now, or still running in the other process
+        if (folder / "result.json").is_file():
+            results.extend(cell_results(read_json(folder / "result.json", "bench result"), asdict(spec)))
+        else:
+            running.append(cell.key)
+    summary = {"spec": asdict(spec), "results": results, "refused": refused, "running_elsewhere": running,
+               "wall_time_s": round(time.perf_counter() - started, 1)}
     write_json(out / "results.json", summary)
     write_leaderboard(out, summary)
     write_page(out, summary)

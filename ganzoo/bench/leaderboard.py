@@ -12,7 +12,7 @@ from typing import Any
 from ..metric_catalog import METRICS, ranking
 from ..safeio import write_atomic
 from .presets import PRESETS
-from .records import summary_results
+from .records import budget_text, summary_results
 
 # metric -> True when larger is better; the first present one orders the table.
 ORDER = [(m.key, m.better == "higher") for m in ranking()]
@@ -68,7 +68,7 @@ GENERATOR_NOTE = ("The generator column says which weights a row's figures are o
 def markdown(summary: dict[str, Any]) -> str:
     tables = aggregate(summary_results(summary))
     spec = summary["spec"]
-    budget = f"{spec['steps']} steps" if spec.get("steps") else f"{spec['time_budget_s']} s of training"
+    budget = budget_text(spec)
     preset = f" (preset `{spec['preset']}`)" if spec.get("preset") else ""
     lines = ["# ganzoo bench leaderboard", "",
              f"Budget per cell{preset}: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}; "
@@ -85,6 +85,10 @@ def markdown(summary: dict[str, Any]) -> str:
             cells = [_fmt(row[m]) if m in row else "–" for m in metrics]
             lines.append(f"| {rank} | {row['variant']} | {row['generator']} | " + " | ".join(cells) + f" | {row['wall_time_s']:.0f} |")
         lines.append("")
+    if summary.get("running_elsewhere"):
+        lines += ["## Still training in another bench process", "",
+                  *[f"- {key}" for key in summary["running_elsewhere"]],
+                  "", "Rerun the same command once it ends for the full leaderboard.", ""]
     if summary.get("refused"):
         lines += ["## Refused combinations", ""]
         for r in summary["refused"]:

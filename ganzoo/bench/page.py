@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import ConfigError, GanzooError
 from ..metric_catalog import BY_KEY, METRICS, display_name, ranking
 from ..safeio import read_json, write_atomic
-from .records import Cell
+from .records import Cell, budget_text
 from .svg_chart import PALETTE, Series, line_chart
 
 PAGE = "index.html"
@@ -148,11 +148,8 @@ def render(summary: dict[str, Any], folder: Path) -> str:
 
 
 def _budget(spec: dict[str, Any]) -> str:
-    if spec.get("steps"):
-        budget = f"{spec['steps']} generator steps"
-    elif spec.get("time_budget_s"):
-        budget = f"{spec['time_budget_s']:g} s of training"
-    else:
+    budget = budget_text(spec)
+    if not budget:
         return ""
     return (f"Budget per cell: {budget}, batch {spec.get('batch_size', '?')}, seeds {spec.get('seeds', '?')}; "
             f"{spec.get('n_generated', '?')} generated vs {spec.get('n_real', '?')} real samples per image metric.")

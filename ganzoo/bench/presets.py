@@ -64,6 +64,68 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+_COMPARE_GAN = "Lucic et al.'s released code (google/compare_gan, src/params.py and src/gans/abstract_gan.py)"
+
+
+def _lucic_loss(lr: float, beta1: float, n_critic: int, d_batch_norm: bool, **loss_args: float) -> dict[str, Any]:
+    """One loss's settings in Lucic et al.'s study: Adam (beta2 at TensorFlow's 0.999) for every loss."""
+    settings: dict[str, Any] = {"optimizer": "adam", "lr_g": lr, "lr_d": lr, "betas": (beta1, 0.999), "n_critic": n_critic,
+                                "arch_args": {"d_batch_norm": str(d_batch_norm).lower()}}
+    if loss_args:
+        settings["loss_args"] = {k: str(v) for k, v in loss_args.items()}
+    return settings
+
+
+PRESETS["lucic"] = Preset(
+    summary="Lucic et al. 2018's loss comparison on Fashion-MNIST: their networks, per-loss defaults, 20 epochs of "
+            "discriminator steps, FID at 10k vs 10k; 3 seeds.",
+    reference="Lucic et al. 2018 (\"Are GANs Created Equal?\"), Table 2: best FID of 100 hyper-parameter trials per loss on "
+              "Fashion-MNIST, 10,000 test vs 10,000 generated images: minimax 29.6, non-saturating 26.5, least-squares "
+              "30.7, WGAN 21.5, WGAN-GP 24.5, DRAGAN 27.7, BEGAN 22.9. This preset trains every loss at the study's default "
+              "hyper-parameters (where its search starts) over 3 seeds, so its figures are a typical run, not a best of 100. "
+              "BEGAN needs an autoencoder discriminator: run it with `--arch began --loss began` (the ganzoo-began plugin).",
+    values={
+        "archs": ["lucic"],
+        "losses": ["minimax", "non-saturating", "least-squares", "wasserstein", "wgan-gp", "dragan"],
+        "datasets": ["fashion-mnist"],
+        "seeds": [0, 1, 2],
+        "steps": 15_625,
+        "step_unit": "discriminator",
+        "evals": 1,
+        "batch_size": 64,
+        "ema": None,
+        "metrics": ["fid", "kid", "prdc", "class-histogram"],
+        "n_generated": 10_000,
+        "n_real": 10_000,
+        "arch_args": {"latent_dim": "64"},
+        "per_loss": {
+            "minimax": _lucic_loss(5e-5, 0.0, 1, True),
+            "non-saturating": _lucic_loss(5e-5, 0.0, 1, True),
+            "least-squares": _lucic_loss(2e-4, 0.5, 1, True),
+            "wasserstein": _lucic_loss(5e-5, 0.5, 5, True, clip=0.01),
+            "wgan-gp": _lucic_loss(1e-4, 0.5, 5, False, gp_weight=10.0),
+            "dragan": _lucic_loss(1e-4, 0.5, 1, True, gp_weight=10.0),
+            "began": _lucic_loss(1e-4, 0.5, 5, False, gamma=0.75, lambda_k=0.001),
+        },
+    },
+    sources={
+        "archs": "Lucic et al. Sec. 4 and " + _COMPARE_GAN + ": one InfoGAN-style G and D for every loss (ganzoo's "
+                 "`lucic` architecture; tanh on [-1, 1] images where they use a sigmoid on [0, 1])",
+        "steps": _COMPARE_GAN + " (generate_tasks_lib.py): 20 epochs at batch 64, counted in discriminator steps with G "
+                 "updated every n_critic of them: 15,625",
+        "step_unit": "compare_gan updates D every step and G every disc_iters steps",
+        "per_loss": _COMPARE_GAN + ": each loss's default learning rate, beta1, disc_iters and discriminator batch norm, "
+                    "and its clip / lambda / gamma; Adam for every loss",
+        "arch_args": "64-d Uniform(-1, 1) noise, as in compare_gan's z_generator",
+        "ema": "the study trains no EMA: cells are scored on the raw generator",
+        "metrics": "Lucic et al. Sec. 4: FID on 10,000 test vs 10,000 generated images. Differences: ganzoo quantizes "
+                   "generated images to uint8 and resizes with PyTorch's half-pixel bilinear; theirs are floats resized "
+                   "with TF1's bilinear. KID, precision/recall and the class histogram come from the same samples",
+        "evals": "one scoring at the end of training: a 10k-image FID costs as much as the training on a CPU",
+    },
+)
+
+
 def preset(name: str) -> Preset:
     try:
         return PRESETS[name]
@@ -78,6 +140,8 @@ def resolve(name: str | None, given: dict[str, Any], built_in: dict[str, Any] | 
         if given.get(key):
             values[key] = {**values.get(key, {}), **given[key]}
     values.update({k: v for k, v in given.items() if v is not None and k not in ("arch_args", "data_args")})
+    if values.get("per_loss"):
+        values["per_loss"] = {loss: _without_given(settings, given) for loss, settings in values["per_loss"].items()}
     if given.get("time_budget_s") is not None and given.get("steps") is None:
         values["steps"] = None  # a time budget given replaces the default or preset step budget
     for option, key in (("--arch", "archs"), ("--loss", "losses"), ("--dataset", "datasets")):
@@ -86,3 +150,11 @@ def resolve(name: str | None, given: dict[str, Any], built_in: dict[str, Any] | 
     if name:
         values["preset"] = name
     return values
+
+
+def _without_given(settings: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """A preset's per-loss settings less those the command line sets for the whole grid (a flag given wins)."""
+    kept = {k: v for k, v in settings.items() if k == "arch_args" or given.get(k) is None}
+    if "arch_args" in kept:  # pairs merge key by key, as the grid-wide ones do
+        kept["arch_args"] = {k: v for k, v in kept["arch_args"].items() if k not in (given.get("arch_args") or {})}
+    return kept

@@ -17,6 +17,19 @@ from ..errors import ConfigError
 
 GENERATORS = ("ema", "raw")
 NO_TRICK = "none"
+# What a grid may set per loss (BenchSpec.per_loss); a flag given on the command line wins over them.
+PER_LOSS_SETTINGS = ("optimizer", "lr_g", "lr_d", "betas", "n_critic", "arch_args", "loss_args")
+
+
+def budget_text(spec: dict[str, Any]) -> str:
+    """A bench's budget per cell in words: steps (of G, or of D with each loss's generator share), or seconds."""
+    if spec.get("steps"):
+        if spec.get("step_unit") == "discriminator":
+            return f"{spec['steps']} discriminator steps (steps // n_critic generator steps for each loss)"
+        return f"{spec['steps']} generator steps"
+    if spec.get("time_budget_s"):
+        return f"{spec['time_budget_s']:g} s of training"
+    return ""
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,9 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
                    "variant; without --trick, only the plain one).")
 @click.option("--seeds", default=None, help="Number of seeds (0..N-1) or a comma list [default: 3].")
 @click.option("--steps", type=click.IntRange(1, None), default=None, help=f"Budget per cell in generator steps [default: {default('steps')}].")
+@click.option("--steps-of", "step_unit", default=None, type=click.Choice(["generator", "discriminator"]),
+              help="What --steps counts: generator steps, or discriminator steps (each loss then gets steps // n_critic "
+                   "generator steps, as Lucic et al. count epochs) [default: generator].")
 @click.option("--time-budget", type=click.FloatRange(0, None, min_open=True), default=None, help="Budget per cell in seconds of training instead.")
 @click.option("--evals", default=None, type=click.IntRange(1, 100), help="Scoring points along each curve [default: 4].")
 @click.option("--batch-size", default=None, type=click.IntRange(1, None), help=f"Batch size of every cell [default: {default('batch_size')}].")
@@ -61,22 +64,25 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--device", default=None, help=f"Where cells train and are scored [default: {default('device')}].")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command to resume).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(preset, archs, losses, datasets, tricks, seeds, steps, time_budget, evals, batch_size, lr_g, lr_d, betas,
+def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, time_budget, evals, batch_size, lr_g, lr_d, betas,
             arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, quiet) -> None:
     """Train every ARCH x LOSS x TRICKS x DATASET x SEED under one budget, score it, and write a leaderboard.
 
-    Every cell is scored on its EMA generator and on its raw one; each figure says which.
+    Every cell is scored on its EMA generator and on its raw one (raw alone where a preset trains no EMA, as
+    lucic does); each figure says which.
 
     Example: ganzoo bench --arch mlp --loss non-saturating,hinge --dataset toy-ring --seeds 3 --steps 2000 --out bench/toy
 
     PacGAN's Table 1: ganzoo bench --preset pacgan --trick none --trick pack:m=4 --out bench/pacgan
+
+    Lucic et al.'s loss comparison: ganzoo bench --preset lucic --out bench/lucic (BEGAN: add --arch began --loss began)
     """
     from ..bench import BenchSpec, run_grid  # torch: deferred so `ganzoo --help` stays light
 
     given = dict(
         archs=_names(archs, "--arch"), losses=_names(losses, "--loss"), datasets=_names(datasets, "--dataset"),
-        tricks=[t.strip() for t in tricks] or None, seeds=_seeds(seeds), steps=steps, time_budget_s=time_budget, evals=evals,
-        batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, betas=convert(betas, tuple[float, float], "--betas") if betas else None,
+        tricks=[t.strip() for t in tricks] or None, seeds=_seeds(seeds), steps=steps, step_unit=step_unit, time_budget_s=time_budget,
+        evals=evals, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, betas=convert(betas, tuple[float, float], "--betas") if betas else None,
         arch_args=parse_pairs(arch_arg, "--arch-arg"), data_args=parse_pairs(data_arg, "--data-arg"),
         metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
     )
@@ -85,3 +91,6 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, time_budget, 
     click.echo((Path(out) / "leaderboard.md").read_text())
     click.echo(f"{len(summary['results'])} results ({', '.join(spec.generators())} generators), {len(summary['refused'])} "
                f"cells refused; results in {out}")
+    if summary["running_elsewhere"]:
+        click.echo(f"{len(summary['running_elsewhere'])} cells are still training in another bench process on {out} "
+                   f"({', '.join(summary['running_elsewhere'])}); the last process to finish writes the full leaderboard")

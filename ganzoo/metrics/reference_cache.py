@@ -28,12 +28,8 @@ import numpy as np
 import torch
 
 from ..cache import cache_root
+from ..locks import exclusive
 from .fid import GaussianStats, gaussian_stats
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks, so concurrent processes may compute the same features twice
-    fcntl = None
 
 _FORMAT = "ganzoo-reference-v1"
 
@@ -113,20 +109,12 @@ def load_reference(path: Path, key: ReferenceKey) -> ReferenceFeatures:
 @contextmanager
 def _computing(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path``'s lock file; say so when another process holds it first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        handle = open(path.with_name(path.name + ".lock"), "a")
-    except OSError:  # a read-only cache folder can still be read; it just cannot be locked
+
+    def waiting() -> None:
+        print(f"another process is computing {path.name}; waiting for it", file=sys.stderr, flush=True)
+
+    with exclusive(path.with_name(path.name + ".lock"), on_wait=waiting):
         yield
-        return
-    with handle:
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                print(f"another process is computing {path.name}; waiting for it", file=sys.stderr, flush=True)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-        yield  # closing the file releases the lock
 
 
 def cached_reference(
