@@ -260,7 +260,7 @@ def test_lucic_preset_bench_runs_with_each_losss_budget(tmp_path) -> None:
     config = json.loads((out / "cells" / "lucic__wgan-gp__fashion-mnist__s0" / "run" / "config.json").read_text())
     assert config["architecture"]["args"]["d_batch_norm"] is False and config["resolved"]["n_critic"] == 5
     board = (out / "leaderboard.md").read_text()
-    assert "10 discriminator steps" in board and "Lucic et al. 2018" in board
+    assert "10 discriminator steps" in board and "Lucic et al. 2018" in board and "keep no EMA" in board
 
 
 def test_two_bench_processes_on_one_folder_share_the_grid(tmp_path) -> None:

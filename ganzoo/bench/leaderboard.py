@@ -64,6 +64,8 @@ GENERATOR_NOTE = ("The generator column says which weights a row's figures are o
                   "weights can collapse towards the origin; published toy figures (trained without an EMA) compare "
                   "with the `raw` rows.")
 
+RAW_ONLY_NOTE = "These runs keep no EMA of the generator: every figure is of the raw generator, the weights the optimizer trains."
+
 
 def markdown(summary: dict[str, Any]) -> str:
     tables = aggregate(summary_results(summary))
@@ -74,7 +76,7 @@ def markdown(summary: dict[str, Any]) -> str:
              f"Budget per cell{preset}: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}; "
              f"{spec['n_generated']} generated vs {spec['n_real']} real samples per image metric. "
              "Figures are mean ± std over seeds at the end of the budget; the protocol of every figure is in each cell's result.json.",
-             "", GENERATOR_NOTE, ""]
+             "", RAW_ONLY_NOTE if "ema" in spec and spec["ema"] is None else GENERATOR_NOTE, ""]
     if spec.get("preset") in PRESETS:
         lines += [f"Published figures for preset `{spec['preset']}`: {PRESETS[spec['preset']].reference}", ""]
     for dataset, rows in tables.items():
