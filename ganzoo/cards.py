@@ -406,6 +406,7 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool, license: st
         "extra_packages": extra_packages,
         "ganzoo_version": __version__,
         "card_license": card_license(info, license),
+        "notes": info["notes"].strip() if isinstance(info.get("notes"), str) else "",
     }
 
 

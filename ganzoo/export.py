@@ -53,6 +53,32 @@ def check_model_id(model_id: str) -> str:
     return model_id
 
 
+MAX_NOTES = 20_000  # characters: a few paragraphs, not a second card
+
+
+def check_notes(text: str) -> str:
+    """Card notes as given, refused when they are not text a card can hold."""
+    if not isinstance(text, str) or "\x00" in text:
+        raise ConfigError("card notes must be plain text (Markdown)")
+    if len(text) > MAX_NOTES:
+        raise ConfigError(f"card notes are {len(text):,} characters; keep them under {MAX_NOTES:,}")
+    return text.strip()
+
+
+def annotate_export(folder: str | Path, notes: str) -> Path:
+    """Set the Notes of an existing export (config.json and its card), leaving its weights alone."""
+    folder = Path(folder)
+    if not is_export(folder):
+        raise ConfigError(f"{folder} is not an export (no config.json with a weights section)")
+    config = read_json(folder / CONFIG, "model config")
+    config["notes"] = check_notes(notes)
+    card = render_card_from(config, config["weights"].get("model_id") or default_model_id(config),
+                            has_samples=(folder / SAMPLES).is_file())
+    write_json(folder / CONFIG, config)
+    write_atomic(folder / CARD, lambda p: p.write_text(card, encoding="utf-8"))
+    return folder
+
+
 def _check_out_dir(run_dir: Path, out_dir: Path, force: bool) -> None:
     if out_dir.resolve() == run_dir.resolve() or (out_dir / CHECKPOINTS).exists():
         raise ConfigError(f"{out_dir} is a training run; export into a separate folder")
@@ -73,6 +99,7 @@ def export_run(
     force: bool = False,
     license: str | None = None,
     figures: bool = True,
+    notes: str | None = None,
 ) -> Path:
     """Write the publishable folder for a run's newest intact checkpoint; returns ``out_dir``.
 
@@ -80,7 +107,8 @@ def export_run(
     always exports its raw generator, and says so in config.json). An architecture with an encoder
     (BiGAN, AAE) always ships discriminator.safetensors, the file its encoder lives in, so
     ``G.encode`` works after ``ganzoo.load``. ``figures`` draws the card's other pictures
-    (ganzoo/card_figures.py). Refuses to write into a non-empty folder that is not a previous
+    (ganzoo/card_figures.py). ``notes`` (Markdown) is kept in config.json and shown under Notes in
+    the card, e.g. how the model compares with published figures. Refuses to write into a non-empty folder that is not a previous
     export unless ``force``.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
@@ -102,6 +130,8 @@ def export_run(
     ckpt, step, weights, _ = found
     model, raw, which = _rebuild(config, run_dir, ckpt, weights, ema)
     exported = _exported_config(config, run_dir, step, which, model_id or default_model_id(config), license)
+    if notes is not None:
+        exported["notes"] = check_notes(notes)
     include_discriminator = include_discriminator or "encoder" in model.provides
     subject = Subject(model, exported, run_dir) if figures else None
     _build_beside(out_dir, lambda folder: _write_export(folder, model, raw if include_discriminator else None, exported, samples, subject))

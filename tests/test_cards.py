@@ -10,7 +10,7 @@ import pytest
 from huggingface_hub import ModelCard, metadata_load
 
 from ganzoo.cards import card_info, card_license, render_card, render_card_from, summarize
-from ganzoo.errors import CheckpointError
+from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.export import export_run
 from ganzoo.metric_catalog import BY_KEY
 from hub_double import HUB_LICENSES, PIPELINE_TAGS, HubDouble, card_metadata, card_metadata_errors, hub, tiny_run  # noqa: F401
@@ -87,6 +87,33 @@ def test_export_card_is_the_same_card(run: Path, tmp_path: Path) -> None:
     assert readme == render_card(out)  # re-rendered from exactly what was published
     assert "sha256" in readme and json.loads((out / "config.json").read_text())["weights"]["sha256"] in readme
     assert json.loads((out / "config.json").read_text())["evaluation"] == EVAL["results"]
+
+
+def test_card_notes_are_kept_in_the_export_and_shown_in_its_card(run: Path, tmp_path: Path, capsys) -> None:
+    from conftest import run_cli
+    from ganzoo.export import MAX_NOTES, annotate_export
+
+    out = export_run(run, tmp_path / "export", model_id="org/tiny", notes="**How it compares.** FID 12.3, bar 35.\n")
+    readme = (out / "README.md").read_text()
+    assert "## Notes\n\n**How it compares.** FID 12.3, bar 35." in readme and readme == render_card(out)
+    assert json.loads((out / "config.json").read_text())["notes"] == "**How it compares.** FID 12.3, bar 35."
+    weights = (out / "model.safetensors").read_bytes()
+    annotate_export(out, "Retrained longer.")
+    assert "Retrained longer." in (out / "README.md").read_text() and "FID 12.3" not in (out / "README.md").read_text()
+    assert (out / "model.safetensors").read_bytes() == weights and render_card(out) == (out / "README.md").read_text()
+    assert "## Notes" not in render_card(export_run(run, tmp_path / "plain", model_id="org/tiny"))
+    with pytest.raises(ConfigError, match="keep them under"):
+        annotate_export(out, "x" * (MAX_NOTES + 1))
+    with pytest.raises(ConfigError, match="not an export"):
+        annotate_export(run, "notes on a run")
+    notes = tmp_path / "notes.md"
+    notes.write_text("Fine-tuned from the zoo model.")
+    code, _, err = run_cli(["export", str(run), str(tmp_path / "cli"), "--notes", str(notes)], capsys)
+    assert code == 0, err
+    assert "Fine-tuned from the zoo model." in (tmp_path / "cli" / "README.md").read_text()
+    notes.write_bytes(b"\xff\xfe not utf-8")
+    code, _, err = run_cli(["export", str(run), str(tmp_path / "cli2"), "--notes", str(notes)], capsys)
+    assert code != 0 and "cannot be read as UTF-8" in err and len(err.strip().splitlines()) == 1
 
 
 def test_card_without_metrics(run: Path, tmp_path: Path) -> None:

@@ -85,6 +85,24 @@ def test_zoo_results_table_is_written_from_results_json_and_names_every_card(mon
             assert f"`{folder.name}`" in table, f"model_cards/{folder.name} has no row in benchmarks/zoo/results.md"
 
 
+def test_every_zoo_card_says_how_it_compares_with_its_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build_notes", REPO / "benchmarks" / "zoo" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, build)
+    spec.loader.exec_module(build)
+    models = json.loads((REPO / "benchmarks" / "zoo" / "results.json").read_text())["models"]
+    for model_id, record in models.items():
+        config = json.loads((REPO / "model_cards" / model_id / "config.json").read_text())
+        card = (REPO / "model_cards" / model_id / "README.md").read_text()
+        expected = build.card_notes(model_id, build.RECIPES[model_id], record["figures"]["fid"], build.N_EVAL,
+                                    record.get("train_wall_s"), record.get("cpu_threads"))
+        assert config.get("notes") == expected, f"{model_id}: card notes are stale; run: python benchmarks/zoo/build.py --notes"
+        assert f"FID {record['figures']['fid']:.2f}" in card and f"bar of {record['bar_fid']:g}" in card
+        assert ("not met" in card) == (not record["meets_bar"]), model_id
+        if not record["meets_bar"]:
+            assert build.RECIPES[model_id].gap, f"{model_id} misses its bar: its recipe must say why (Recipe.gap)"
+
+
 def test_hubconf_has_an_entry_per_zoo_model_and_no_other() -> None:
     spec = importlib.util.spec_from_file_location("ganzoo_hubconf_check", REPO / "hubconf.py")
     hubconf = importlib.util.module_from_spec(spec)
