@@ -88,8 +88,8 @@ bench-toy-remedies: $(STAMP)
 
 # Lucic et al. 2018's loss comparison on Fashion-MNIST, `--preset lucic`: their networks and per-loss
 # defaults, 15,625 discriminator steps, 3 seeds, FID at 10k vs 10k (raw generator). BEGAN runs on the
-# ganzoo-began plugin's autoencoder network, in a folder of its own. 21 cells, each an hour or more of
-# training plus a 10k-image scoring on a CPU thread: rerun to resume (finished cells are kept), and run
+# ganzoo-began plugin's autoencoder network, in a folder of its own. Each cell is 30-70 minutes of training
+# and about 40 of scoring on one CPU thread (README): rerun to resume (finished cells are kept), and run
 # two processes on one folder to use two cores (each takes the cells the other has not claimed).
 .PHONY: bench-lucic
 bench-lucic: $(STAMP) data
