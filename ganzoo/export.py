@@ -74,8 +74,8 @@ def annotate_export(folder: str | Path, notes: str) -> Path:
     config["notes"] = check_notes(notes)
     card = render_card_from(config, config["weights"].get("model_id") or default_model_id(config),
                             has_samples=(folder / SAMPLES).is_file())
-    write_json(folder / CONFIG, config)
     write_atomic(folder / CARD, lambda p: p.write_text(card, encoding="utf-8"))
+    write_json(folder / CONFIG, config)  # last, as an export writes it: the card is rendered from it again
     return folder
 
 
@@ -108,8 +108,8 @@ def export_run(
     (BiGAN, AAE) always ships discriminator.safetensors, the file its encoder lives in, so
     ``G.encode`` works after ``ganzoo.load``. ``figures`` draws the card's other pictures
     (ganzoo/card_figures.py). ``notes`` (Markdown) is kept in config.json and shown under Notes in
-    the card, e.g. how the model compares with published figures. Refuses to write into a non-empty folder that is not a previous
-    export unless ``force``.
+    the card, e.g. how the model compares with published figures. Refuses to write into a
+    non-empty folder that is not a previous export unless ``force``.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir = out_dir.resolve() if out_dir.is_symlink() else out_dir  # replace the folder, not the link

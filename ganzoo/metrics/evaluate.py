@@ -176,7 +176,8 @@ def prepare_reference(
     return _reference_features(extractor, real, n_real, batch_size, real_name, real_split, cache_dir, True, progress)
 
 
-def evaluate(    sample_fn: SampleFn,
+def evaluate(
+    sample_fn: SampleFn,
     real: Any = None,
     *,
     metrics: Sequence[str] = IMAGE_METRICS,
