@@ -212,12 +212,13 @@ class Generator(nn.Module):
     """A generator: latent (and labels) in, sample out. This is what ``ganzoo.load`` returns inside.
 
     Subclasses set ``latent_dim`` (and ``num_classes`` when conditional) and implement ``forward``.
-    A family with structured latents (InfoGAN's codes) overrides :meth:`sample_latent` and
-    :meth:`latent_codes`.
+    ``latent_prior = "uniform"`` draws U(-1, 1) noise instead of N(0, 1). A family with structured
+    latents (InfoGAN's codes) overrides :meth:`sample_latent` and :meth:`latent_codes`.
     """
 
     latent_dim: int
     num_classes: int = 0
+    latent_prior: ClassVar[Literal["normal", "uniform"]] = "normal"  # uniform: each dimension U(-1, 1)
 
     def latent_codes(self) -> tuple[LatentCode, ...]:
         """The named parts of the latent that ``ganzoo traverse`` can sweep; by default every
@@ -226,6 +227,8 @@ class Generator(nn.Module):
 
     def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor:
         device = device if device is not None else _device_of(self)
+        if self.latent_prior == "uniform":
+            return (torch.rand(n, self.latent_dim, generator=generator) * 2 - 1).to(device)
         return torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(device)
 
     def sample_labels(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor | None:

@@ -55,21 +55,29 @@ class InfoGANGenerator(Generator):
         return self.body(z)
 
 
-class _ConvG(nn.Module):
-    """The paper's MNIST generator: FC 1024 - FC base^2 x C - upconvs (BN, ReLU) - tanh."""
+def _activation(slope: float) -> nn.Module:
+    return nn.LeakyReLU(slope, True) if slope else nn.ReLU(True)
 
-    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int) -> None:
+
+class ConvGenerator(nn.Module):
+    """The paper's MNIST generator: FC ``hidden`` - FC base^2 x C - upconvs (BN, ReLU) - tanh.
+
+    ``slope`` > 0 puts leaky ReLUs in place of the ReLUs (Lucic et al.'s variant of these networks).
+    """
+
+    def __init__(self, latent_dim: int, channels: int, image_size: int, width: int, hidden: int = 1024, slope: float = 0.0,
+                 family: str = "infogan") -> None:
         super().__init__()
-        base, stages = pyramid_plan(image_size, "infogan")
+        base, stages = pyramid_plan(image_size, family)
         c = width * 2 ** (stages - 1)
         self.shape = (c, base, base)
         self.fc = nn.Sequential(
-            nn.Linear(latent_dim, 1024), nn.BatchNorm1d(1024), nn.ReLU(True),
-            nn.Linear(1024, c * base * base), nn.BatchNorm1d(c * base * base), nn.ReLU(True),
+            nn.Linear(latent_dim, hidden), nn.BatchNorm1d(hidden), _activation(slope),
+            nn.Linear(hidden, c * base * base), nn.BatchNorm1d(c * base * base), _activation(slope),
         )
         layers: list[nn.Module] = []
         for _ in range(stages - 1):
-            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.BatchNorm2d(c // 2), _activation(slope)]
             c //= 2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
         self.deconv = nn.Sequential(*layers)
@@ -78,20 +86,28 @@ class _ConvG(nn.Module):
         return self.deconv(self.fc(z).view(z.shape[0], *self.shape))
 
 
-class _ConvD(nn.Module):
-    """The paper's MNIST discriminator trunk: conv 64 - conv 128 (BN) - FC 1024 (BN), LeakyReLU 0.1."""
+class ConvTrunk(nn.Module):
+    """The paper's MNIST discriminator trunk: conv 64 - conv 128 (BN) - FC ``hidden`` (BN), LeakyReLU 0.1.
 
-    def __init__(self, channels: int, image_size: int, width: int) -> None:
+    ``batch_norm=False`` leaves the batch norms out (Lucic et al. switch them per loss).
+    """
+
+    def __init__(self, channels: int, image_size: int, width: int, hidden: int = 1024, slope: float = 0.1,
+                 batch_norm: bool = True, family: str = "infogan") -> None:
         super().__init__()
-        base, stages = pyramid_plan(image_size, "infogan")
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.1, True)]
+        base, stages = pyramid_plan(image_size, family)
+
+        def norm(kind: type[nn.Module], size: int) -> nn.Module:
+            return kind(size) if batch_norm else nn.Identity()
+
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(slope, True)]
         c = width
         for _ in range(stages - 1):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1), nn.BatchNorm2d(c * 2), nn.LeakyReLU(0.1, True)]
+            layers += [nn.Conv2d(c, c * 2, 4, 2, 1), norm(nn.BatchNorm2d, c * 2), nn.LeakyReLU(slope, True)]
             c *= 2
-        layers += [FlattenMaps(), nn.Linear(c * base * base, 1024), nn.BatchNorm1d(1024), nn.LeakyReLU(0.1, True)]
+        layers += [FlattenMaps(), nn.Linear(c * base * base, hidden), norm(nn.BatchNorm1d, hidden), nn.LeakyReLU(slope, True)]
         self.net = nn.Sequential(*layers)
-        self.out_features = 1024
+        self.out_features = hidden
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -187,8 +203,8 @@ class InfoGAN(GANModel):
         latent_dim = noise_dim + sum(categorical) + continuous
         shape = data_shape(data_dim, channels, image_size, "infogan")
         if len(shape) == 3:
-            g_body: nn.Module = _ConvG(latent_dim, shape[0], shape[1], g_width)
-            trunk: nn.Module = _ConvD(shape[0], shape[1], d_width)
+            g_body: nn.Module = ConvGenerator(latent_dim, shape[0], shape[1], g_width)
+            trunk: nn.Module = ConvTrunk(shape[0], shape[1], d_width)
             features = trunk.out_features
         else:  # points: fully connected networks, linear output
             g_body = _mlp([latent_dim, *hidden, shape[0]], nn.ReLU(True), out_act=False)

@@ -1,8 +1,6 @@
 """Laplacian pyramid GANs: a coarse generator and per-level generators of high-pass residuals."""
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -82,6 +80,8 @@ class LaplacianGenerator(Generator):
     uniformly from [-1, 1] as in the paper.
     """
 
+    latent_prior = "uniform"
+
     def __init__(self, channels: int, image_size: int, levels: int, base_latent: int, level_latent: int, base_hidden: int, width: int) -> None:
         super().__init__()
         self.base_latent, self.level_latent = base_latent, level_latent
@@ -91,10 +91,6 @@ class LaplacianGenerator(Generator):
         self.refiners = nn.ModuleList(
             ResidualGenerator(level_latent, channels, base << k, width) for k in range(1, levels)
         )
-
-    def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor:
-        device = device if device is not None else next(self.parameters()).device
-        return (torch.rand(n, self.latent_dim, generator=generator) * 2 - 1).to(device)
 
     def split(self, z: Tensor) -> tuple[Tensor, ...]:
         """Per-level noises, coarse to fine."""

@@ -1,7 +1,8 @@
 """The networks of Lucic et al. 2018's large-scale comparison of GAN losses ("Are GANs Created Equal?").
 
-Every loss in that study trains the same pair, modelled on InfoGAN's MNIST networks (their
-``AbstractGAN.generator`` / ``discriminator`` in google/compare_gan). For 28 px images:
+Every loss in that study trains the same pair, InfoGAN's MNIST networks (their
+``AbstractGAN.generator`` / ``discriminator`` in google/compare_gan; here infogan.py's
+``ConvGenerator`` and ``ConvTrunk`` with leaky ReLUs). For 28 px images:
 
 - G: 64-d Uniform(-1, 1) noise, FC 1024 - FC 7x7x128 - deconv 64 (4x4, stride 2) - deconv C
   (4x4, stride 2), batch norm and leaky ReLU (0.2) after every hidden layer;
@@ -14,63 +15,35 @@ tanh(a) = 2 sigmoid(2a) - 1, both describe the same functions of the pixels once
 """
 from __future__ import annotations
 
-from typing import Any
-
-import torch
 from torch import Tensor, nn
 
 from ..contracts import IMAGES, DInput, DOut, Discriminator, GANModel, Generator
-from .common import dcgan_init, flatten_maps, positive, pyramid_plan
+from .common import dcgan_init, positive
+from .infogan import ConvGenerator, ConvTrunk
 
-SLOPE = 0.2  # compare_gan's lrelu default
+SLOPE = 0.2  # compare_gan's lrelu default, in G and D alike
 
 
 class LucicGenerator(Generator):
+    latent_prior = "uniform"  # the study's z: U(-1, 1)
+
     def __init__(self, latent_dim: int, channels: int, image_size: int, width: int, hidden: int) -> None:
         super().__init__()
         self.latent_dim = latent_dim
-        base, stages = pyramid_plan(image_size, "lucic")
-        c = width * 2 ** (stages - 1)
-        self.shape = (c, base, base)
-        self.fc = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(SLOPE, True),
-            nn.Linear(hidden, c * base * base), nn.BatchNorm1d(c * base * base), nn.LeakyReLU(SLOPE, True),
-        )
-        layers: list[nn.Module] = []
-        for _ in range(stages - 1):
-            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.BatchNorm2d(c // 2), nn.LeakyReLU(SLOPE, True)]
-            c //= 2
-        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1), nn.Tanh()]
-        self.deconv = nn.Sequential(*layers)
-
-    def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor:
-        """Uniform(-1, 1) noise, the study's z."""
-        device = device if device is not None else next(self.parameters()).device
-        return (torch.rand(n, self.latent_dim, generator=generator) * 2 - 1).to(device)
+        self.body = ConvGenerator(latent_dim, channels, image_size, width, hidden, slope=SLOPE, family="lucic")
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.deconv(self.fc(z).view(z.shape[0], *self.shape))
+        return self.body(z)
 
 
 class LucicDiscriminator(Discriminator):
     def __init__(self, channels: int, image_size: int, width: int, hidden: int, batch_norm: bool) -> None:
         super().__init__()
-        base, stages = pyramid_plan(image_size, "lucic")
-
-        def norm(kind: type[nn.Module], size: int) -> nn.Module:
-            return kind(size) if batch_norm else nn.Identity()
-
-        layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(SLOPE, True)]
-        c = width
-        for _ in range(stages - 1):
-            layers += [nn.Conv2d(c, c * 2, 4, 2, 1), norm(nn.BatchNorm2d, c * 2), nn.LeakyReLU(SLOPE, True)]
-            c *= 2
-        self.body = nn.Sequential(*layers)
-        self.fc = nn.Sequential(nn.Linear(c * base * base, hidden), norm(nn.BatchNorm1d, hidden), nn.LeakyReLU(SLOPE, True))
+        self.trunk = ConvTrunk(channels, image_size, width, hidden, slope=SLOPE, batch_norm=batch_norm, family="lucic")
         self.out = nn.Linear(hidden, 1)
 
     def features(self, inp: DInput) -> Tensor:
-        return self.fc(flatten_maps(self.body(inp.x)))
+        return self.trunk(inp.x)
 
     def head(self, h: Tensor, inp: DInput) -> DOut:
         return DOut(self.out(h).squeeze(1))
