@@ -395,7 +395,8 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool, license: st
         "output": output,
         "conditional": conditional,
         "num_classes": num_classes,
-        "latent_dim": info.get("latent_dim", "?"),
+        # Exports record what sample_latent draws; older ones only its size.
+        "latent": str(info.get("latent") or f"{info.get('latent_dim', '?')}-d"),
         "is_image": _is_image(info),
         "weights_rows": weights_rows,
         "training_rows": training_rows,

@@ -231,6 +231,12 @@ class Generator(nn.Module):
             return (torch.rand(n, self.latent_dim, generator=generator) * 2 - 1).to(device)
         return torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(device)
 
+    def describe_latent(self) -> str:
+        """What :meth:`sample_latent` draws, in words, for model cards; a family that overrides
+        ``sample_latent`` overrides this too."""
+        prior = "Uniform(-1, 1)" if self.latent_prior == "uniform" else "standard normal"
+        return f"{self.latent_dim}-d {prior}"
+
     def sample_labels(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor | None:
         if not self.num_classes:
             return None

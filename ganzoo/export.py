@@ -65,13 +65,16 @@ def check_notes(text: str) -> str:
     return text.strip()
 
 
-def annotate_export(folder: str | Path, notes: str) -> Path:
-    """Set the Notes of an existing export (config.json and its card), leaving its weights alone."""
+def annotate_export(folder: str | Path, notes: str, latent: str | None = None) -> Path:
+    """Set the Notes (and, given, the latent's description) of an existing export, in config.json
+    and its card, leaving its weights alone."""
     folder = Path(folder)
     if not is_export(folder):
         raise ConfigError(f"{folder} is not an export (no config.json with a weights section)")
     config = read_json(folder / CONFIG, "model config")
     config["notes"] = check_notes(notes)
+    if latent is not None:
+        config["latent"] = latent
     card = render_card_from(config, config["weights"].get("model_id") or default_model_id(config),
                             has_samples=(folder / SAMPLES).is_file())
     write_atomic(folder / CARD, lambda p: p.write_text(card, encoding="utf-8"))
@@ -130,6 +133,7 @@ def export_run(
     ckpt, step, weights, _ = found
     model, raw, which = _rebuild(config, run_dir, ckpt, weights, ema)
     exported = _exported_config(config, run_dir, step, which, model_id or default_model_id(config), license)
+    exported["latent"] = model.generator.describe_latent()
     if notes is not None:
         exported["notes"] = check_notes(notes)
     include_discriminator = include_discriminator or "encoder" in model.provides

@@ -84,6 +84,18 @@ def test_every_architecture_gets_the_pictures_its_capabilities_call_for(arch: st
         assert figure.file == f"figures/{figure.name}.png" and figure.caption and figure.title
 
 
+@pytest.mark.parametrize("arch", registry.architectures.names())
+def test_every_generator_describes_the_latent_it_draws(arch: str) -> None:
+    g = _subject_for(arch).generator
+    text = g.describe_latent()
+    assert text.startswith(f"{g.latent_dim}-d")
+    z = g.sample_latent(4096, generator=torch.Generator().manual_seed(0))
+    if text == f"{g.latent_dim}-d Uniform(-1, 1)":
+        assert z.abs().max() <= 1
+    elif text == f"{g.latent_dim}-d standard normal":
+        assert z.abs().max() > 2 and abs(float(z.std()) - 1) < 0.05
+
+
 class LabelledNoise(Generator):
     """Test generator: the left half of each image shows z[0], the right half the class (or a code)."""
 

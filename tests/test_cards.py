@@ -85,6 +85,7 @@ def test_export_card_is_the_same_card(run: Path, tmp_path: Path) -> None:
     out = export_run(run, tmp_path / "export", model_id="org/tiny")
     readme = (out / "README.md").read_text()
     assert readme == render_card(out)  # re-rendered from exactly what was published
+    assert f"| latent | {json.loads((out / 'config.json').read_text())['latent']} |" in readme
     assert "sha256" in readme and json.loads((out / "config.json").read_text())["weights"]["sha256"] in readme
     assert json.loads((out / "config.json").read_text())["evaluation"] == EVAL["results"]
 

@@ -229,13 +229,16 @@ def card_notes(model_id: str, recipe: Recipe, fid: float, n_eval: int, train_wal
 
 
 def rewrite_notes(results_path: Path, cards: Path = REPO / "model_cards") -> list[str]:
-    """Rewrite the Notes of every scored model's card from results.json (the weights stay as they are)."""
+    """Rewrite the Notes of every scored model's card from results.json (the weights stay as they are),
+    and describe its latent where an older export recorded only the latent's size."""
     written = []
     for model_id, record in read_json(results_path, "zoo results").get("models", {}).items():
         if model_id in RECIPES and (cards / model_id).is_dir():
             recipe = RECIPES[model_id]
             notes = card_notes(model_id, recipe, record["figures"]["fid"], N_EVAL, record.get("train_wall_s"), record.get("cpu_threads"))
-            annotate_export(cards / model_id, notes)
+            config = read_json(cards / model_id / CONFIG, "model config")
+            latent = None if config.get("latent") else ganzoo.load(cards / model_id).generator.describe_latent()
+            annotate_export(cards / model_id, notes, latent=latent)
             written.append(model_id)
     return written
 

@@ -31,6 +31,12 @@ class Decoder(Generator):
         means[:, 0], means[:, 1] = self.radius * angles.cos(), self.radius * angles.sin()
         return means
 
+    def describe_latent(self) -> str:
+        if self.prior == "mixture":
+            return (f"{self.latent_dim}-d mixture of {self.components} Gaussians (std {self.std:g}) with means on a circle of "
+                    f"radius {self.radius:g} in the first two dimensions")
+        return super().describe_latent()
+
     def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor:
         z = super().sample_latent(n, generator=generator, device="cpu")
         if self.prior == "mixture":

@@ -43,6 +43,13 @@ class InfoGANGenerator(Generator):
             start += 1
         return (*codes, *noise_codes(self.noise_dim))
 
+    def describe_latent(self) -> str:
+        parts = [f"{self.noise_dim}-d standard normal noise"]
+        parts += [f"a {k}-way one-hot categorical code" for k in self.categorical]
+        if self.continuous:
+            parts.append(f"{self.continuous} continuous code{'s' if self.continuous > 1 else ''} Uniform(-1, 1)")
+        return f"{self.latent_dim}-d: " + ", ".join(parts)
+
     def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device: Any = None) -> Tensor:
         device = device if device is not None else next(self.parameters()).device
         parts = [torch.randn(n, self.noise_dim, generator=generator)]

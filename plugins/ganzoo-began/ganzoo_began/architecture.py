@@ -76,15 +76,12 @@ class Encoder(nn.Module):
 class BEGANGenerator(Generator):
     """G: z ~ U[-1, 1]^N_z -> image, the decoder's structure with its own weights."""
 
+    latent_prior = "uniform"  # the paper samples z uniformly in [-1, 1]
+
     def __init__(self, latent_dim: int, hidden: int, channels: int, base: int, stages: int) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.net = Decoder(latent_dim, hidden, channels, base, stages)
-
-    def sample_latent(self, n: int, *, generator: torch.Generator | None = None, device=None) -> Tensor:
-        # The paper samples z uniformly in [-1, 1]; drawn on the CPU so a seed means the same z anywhere.
-        z = torch.rand(n, self.latent_dim, generator=generator, device="cpu").mul_(2).sub_(1)
-        return z.to(device if device is not None else next(self.parameters()).device)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         return self.net(z)
