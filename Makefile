@@ -86,6 +86,17 @@ bench-toy-published: $(STAMP)
 bench-toy-remedies: $(STAMP)
 	$(BIN)/ganzoo bench --preset pacgan --loss $(TOY_REMEDY_LOSSES) $(TOY_REMEDIES) --out benchmarks/toy-remedies
 
+# PacGAN's stacked-MNIST experiment on Stacked Fashion-MNIST, `--preset pacgan-stacked`: DCGAN, then PacDCGAN2-4,
+# each pack size in its own folder at batch 64*m (their D sees 64 packs a batch; ganzoo's pack makes batch/m),
+# 100,000 steps of one D and two G updates, 10 trials, modes of 1,000 counted on 26,000 samples. Hours per
+# cell on a CPU (README): a GPU's job.
+.PHONY: bench-stacked
+bench-stacked: $(STAMP) data
+	$(BIN)/ganzoo bench --preset pacgan-stacked --out benchmarks/stacked/dcgan
+	for m in 2 3 4; do \
+	  $(BIN)/ganzoo bench --preset pacgan-stacked --trick pack:m=$$m --batch-size $$((64 * m)) --out benchmarks/stacked/pack$$m || exit 1; \
+	done
+
 # Lucic et al. 2018's loss comparison on Fashion-MNIST, `--preset lucic`: their networks and per-loss
 # defaults, 15,625 discriminator steps, 3 seeds, FID at 10k vs 10k (raw generator). BEGAN runs on the
 # ganzoo-began plugin's autoencoder network, in a folder of its own. Each cell is 30-70 minutes of training

@@ -279,3 +279,39 @@ def test_two_bench_processes_on_one_folder_share_the_grid(tmp_path) -> None:
     assert "Still training in another bench process" in (out / "leaderboard.md").read_text()
     finished = run_grid(spec, out, progress=False)  # the claim is released: the rerun trains it and keeps the other
     assert finished["running_elsewhere"] == [] and {r["cell"]["loss"] for r in finished["results"]} == {"non-saturating", "hinge"}
+
+
+def test_pacgan_stacked_preset_counts_the_thousand_modes_with_two_generator_updates_per_step(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    out = tmp_path / "b"
+    result = CliRunner().invoke(cli, [
+        "bench", "--preset", "pacgan-stacked", "--trick", "none", "--trick", "pack:m=2", "--batch-size", "16", "--seeds", "1", "--steps", "2",
+        "--evals", "1", "--data-arg", "n=256", "--arch-arg", "g_width=8", "--arch-arg", "d_width=8", "--n-generated", "100",
+        "--device", "cpu", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "results.json").read_text())
+    assert {r["variant"] for r in summary["results"]} == {"dcgan/non-saturating", "dcgan/non-saturating+pack:m=2"}
+    for r in summary["results"]:
+        assert r["generator"] == "raw" and 1 <= r["final"]["stacked_modes_hit"] <= 100
+        assert r["protocol"]["stacked_modes_hit"]["n_generated"] == 100
+    config = json.loads((out / "cells" / "dcgan__non-saturating__stacked-fashion-mnist__s0" / "run" / "config.json").read_text())
+    assert config["training"]["g_steps"] == 2 and config["dataset"]["args"]["n"] == 256
+    assert config["architecture"]["args"]["channels"] == 3 or config["data_shape"][0] == 3
+    board = (out / "leaderboard.md").read_text()
+    assert "2 generator steps, 2 generator updates per step" in board and "stacked-MNIST" in board
+
+
+def test_pacgan_stacked_preset_has_their_budget_and_protocol() -> None:
+    from ganzoo.bench import BenchSpec
+
+    spec = BenchSpec(**resolve("pacgan-stacked", {"arch_args": {}, "data_args": {}}))
+    assert (spec.steps, spec.g_steps, spec.batch_size, spec.lr_g, spec.lr_d, spec.betas) == (100_000, 2, 64, 2e-4, 2e-4, (0.5, 0.999))
+    assert (spec.n_generated, spec.metrics, spec.ema, spec.data_args) == (26_000, ["stacked-modes"], None, {"n": "128000"})
+    assert spec.seeds == list(range(10)) and spec.generators() == ("raw",)
+    # 50 epochs of 128,000 stacked samples at batch 64 is 100,000 steps
+    assert 50 * int(spec.data_args["n"]) // spec.batch_size == spec.steps
+    packed = BenchSpec(**resolve("pacgan-stacked", {"tricks": ["pack:m=4"], "batch_size": 256, "arch_args": {}, "data_args": {}}))
+    assert [c.tricks for c in packed.cells()][:1] == ["pack:m=4"] and packed.batch_size // 4 == 64  # 64 packs, as theirs

@@ -54,6 +54,34 @@ def test_resume_matches_uninterrupted_run_step_for_step(tmp_path) -> None:
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
 
 
+def _adam_steps(optimizer: torch.optim.Optimizer) -> set[int]:
+    return {int(state["step"]) for state in optimizer.state.values()}
+
+
+def test_g_steps_updates_the_generator_that_many_times_per_step_and_resumes_exactly(tmp_path) -> None:
+    trainer = Trainer(config(steps=3, g_steps=2, device="cpu"), tmp_path / "two", progress=False)
+    trainer.fit()
+    assert _adam_steps(trainer.opt_g) == {6} and _adam_steps(trainer.opt_d) == {3}
+    one = Trainer(config(steps=3, device="cpu"), tmp_path / "one", progress=False)
+    one.fit()
+    assert _adam_steps(one.opt_g) == {3}
+    # The second update draws its own noise: a run with g_steps 2 is not the run with 1.
+    assert not torch.equal(weights(tmp_path / "two")["model.generator.net.0.weight"], weights(tmp_path / "one")["model.generator.net.0.weight"])
+    Trainer(config(steps=6, g_steps=2, device="cpu"), tmp_path / "two-straight", progress=False).fit()
+    Trainer(config(steps=6, g_steps=2, device="cpu"), tmp_path / "two", resume=True, progress=False).fit()
+    a, b = weights(tmp_path / "two-straight"), weights(tmp_path / "two")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_a_resume_may_change_g_steps_and_records_it(tmp_path) -> None:
+    Trainer(config(steps=3, device="cpu"), tmp_path / "run", progress=False).fit()
+    trainer = Trainer(config(steps=4, g_steps=3, device="cpu"), tmp_path / "run", resume=True, progress=False)
+    trainer.fit()
+    assert _adam_steps(trainer.opt_g) == {6}  # 3 steps of one update, then one of three
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert {"setting": "g_steps", "from": 1, "to": 3, "step": 3}.items() <= saved["resume_changes"][0].items()
+
+
 def test_outputs_of_a_run(tmp_path) -> None:
     result = Trainer(config(steps=3), tmp_path / "run", progress=False).fit()
     run = tmp_path / "run"

@@ -58,6 +58,7 @@ class BenchSpec:
     # What ``steps`` counts: generator steps, or discriminator steps as Lucic et al. count their
     # epochs (a loss with n_critic D steps per G step then gets steps // n_critic generator steps).
     step_unit: Literal["generator", "discriminator"] = "generator"
+    g_steps: int = 1  # generator updates per step (PacGAN's stacked-MNIST code runs 2)
     # loss name -> settings for that loss's cells (PER_LOSS_SETTINGS), over the grid-wide ones: a
     # published comparison that tunes each loss on its own (``--preset lucic``) sets them here.
     per_loss: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -74,6 +75,8 @@ class BenchSpec:
             raise ConfigError(f"--steps ({self.steps}) must be at least --evals ({self.evals})")
         if self.evals < 1:
             raise ConfigError("--evals must be at least 1")
+        if self.g_steps < 1:
+            raise ConfigError(f"--g-steps must be at least 1, got {self.g_steps}")
         if self.step_unit not in ("generator", "discriminator"):
             raise ConfigError(f"--steps-of must be generator or discriminator, got {self.step_unit!r}")
         for loss, settings in self.per_loss.items():
@@ -196,7 +199,7 @@ def _train_config(spec: BenchSpec, cell: Cell, data_spec: PluginSpec, step_targe
         tricks=variant_tricks(cell.tricks), steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
         batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema, optimizer=own.get("optimizer"),
         lr_g=own.get("lr_g", spec.lr_g), lr_d=own.get("lr_d", spec.lr_d), betas=own.get("betas", spec.betas),
-        n_critic=own.get("n_critic"),
+        n_critic=own.get("n_critic"), g_steps=spec.g_steps,
         sample_every=10**12, checkpoint_every=10**12, log_every=25,
     )
 

@@ -22,13 +22,15 @@ PER_LOSS_SETTINGS = ("optimizer", "lr_g", "lr_d", "betas", "n_critic", "arch_arg
 
 
 def budget_text(spec: dict[str, Any]) -> str:
-    """A bench's budget per cell in words: steps (of G, or of D with each loss's generator share), or seconds."""
+    """A bench's budget per cell in words: steps (of G, or of D with each loss's generator share), or
+    seconds, and how many generator updates a step makes when more than one."""
+    updates = f", {spec['g_steps']} generator updates per step" if spec.get("g_steps", 1) > 1 else ""
     if spec.get("steps"):
         if spec.get("step_unit") == "discriminator":
-            return f"{spec['steps']} discriminator steps (steps // n_critic generator steps for each loss)"
-        return f"{spec['steps']} generator steps"
+            return f"{spec['steps']} discriminator steps (steps // n_critic generator steps for each loss){updates}"
+        return f"{spec['steps']} generator steps{updates}"
     if spec.get("time_budget_s"):
-        return f"{spec['time_budget_s']:g} s of training"
+        return f"{spec['time_budget_s']:g} s of training{updates}"
     return ""
 
 

@@ -51,6 +51,7 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
               help="What --steps counts: generator steps, or discriminator steps (each loss then gets steps // n_critic "
                    "generator steps, as Lucic et al. count epochs) [default: generator].")
 @click.option("--time-budget", type=click.FloatRange(0, None, min_open=True), default=None, help="Budget per cell in seconds of training instead.")
+@click.option("--g-steps", default=None, type=click.IntRange(1, None), help="Generator updates per step [default: 1].")
 @click.option("--evals", default=None, type=click.IntRange(1, 100), help="Scoring points along each curve [default: 4].")
 @click.option("--batch-size", default=None, type=click.IntRange(1, None), help=f"Batch size of every cell [default: {default('batch_size')}].")
 @click.option("--lr-g", type=click.FloatRange(0, None, min_open=True), default=None, help="Generator learning rate (default: the paper's).")
@@ -64,7 +65,7 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--device", default=None, help=f"Where cells train and are scored [default: {default('device')}].")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command to resume).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, time_budget, evals, batch_size, lr_g, lr_d, betas,
+def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, time_budget, g_steps, evals, batch_size, lr_g, lr_d, betas,
             arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, quiet) -> None:
     """Train every ARCH x LOSS x TRICKS x DATASET x SEED under one budget, score it, and write a leaderboard.
 
@@ -76,13 +77,16 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
     PacGAN's Table 1: ganzoo bench --preset pacgan --trick none --trick pack:m=4 --out bench/pacgan
 
     Lucic et al.'s loss comparison: ganzoo bench --preset lucic --out bench/lucic (BEGAN: add --arch began --loss began)
+
+    Stacked Fashion-MNIST's 1,000 modes: ganzoo bench --preset pacgan-stacked --out bench/stacked (PacDCGAN4: add --trick
+    pack:m=4 --batch-size 256, in another --out)
     """
     from ..bench import BenchSpec, run_grid  # torch: deferred so `ganzoo --help` stays light
 
     given = dict(
         archs=_names(archs, "--arch"), losses=_names(losses, "--loss"), datasets=_names(datasets, "--dataset"),
         tricks=[t.strip() for t in tricks] or None, seeds=_seeds(seeds), steps=steps, step_unit=step_unit, time_budget_s=time_budget,
-        evals=evals, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, betas=convert(betas, tuple[float, float], "--betas") if betas else None,
+        g_steps=g_steps, evals=evals, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, betas=convert(betas, tuple[float, float], "--betas") if betas else None,
         arch_args=parse_pairs(arch_arg, "--arch-arg"), data_args=parse_pairs(data_arg, "--data-arg"),
         metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
     )

@@ -7,7 +7,7 @@ Each engine setting is declared once, as a field made by :func:`setting`: its de
 
 A resume may change two kinds of settings: bookkeeping (``resumable``: steps, logging, the device)
 freely, and the hyper-parameters a diverging run needs changed (``tunable``: the learning rates,
-n_critic, and every trick's arguments), each change recorded with its step in the run's
+n_critic, g_steps and every trick's arguments), each change recorded with its step in the run's
 config.json under ``resume_changes``.
 """
 from __future__ import annotations
@@ -97,6 +97,8 @@ class TrainConfig:
         None, "Adam betas (default: the paper's).", bounds=Bounds(0, 1, high_open=True), metavar="B1,B2")
     n_critic: int | None = setting(None, "Discriminator steps per generator step (default: the loss's); a --resume may "
                                    "change it.", bounds=POSITIVE, tunable=True)
+    g_steps: int = setting(1, "Generator updates per step, each on fresh noise after the discriminator's (PacGAN's "
+                           "stacked-MNIST code runs 2); a --resume may change it.", bounds=POSITIVE, tunable=True)
     # None disables the averaged generator; "--ema 0" and "--ema off" have always meant that too.
     ema: float | None = setting(
         0.999, "Generator EMA decay, or 'none'.", bounds=Bounds(0, 1, low_open=True, high_open=True), none_words=("off", "0"))

@@ -196,7 +196,7 @@ class Trainer:
         changed = differences(saved, requested)
         if changed:
             raise ConfigError(f"--resume with different settings ({'; '.join(changed)}); a resume may change only the learning "
-                              "rates, --n-critic, tricks' arguments and bookkeeping; use the original command or a new --out")
+                              "rates, --n-critic, --g-steps, tricks' arguments and bookkeeping; use the original command or a new --out")
         changes = resume_changes(saved, requested)
         apply_changes(saved, changes)
         resolved = saved_json.get("resolved") if isinstance(saved_json.get("resolved"), dict) else {}
@@ -285,11 +285,17 @@ class Trainer:
 
     # --- one step --------------------------------------------------------------------------------
     def train_step(self, batches: Iterator[Batch]) -> tuple[dict[str, Tensor], dict[str, float]]:
-        """One generator step: the discriminator's n_critic updates, then the generator's update.
+        """One generator step: the discriminator's n_critic updates, then the generator's update(s).
         Returns the logged terms and what the end-of-step hooks reported."""
         fetched = self._next_batches(batches, self.hp.n_critic + self.lookahead)
         critic = self.discriminator_step(fetched[: self.hp.n_critic])
-        logs = critic.logs | self._generator_step_ahead(critic.views, fetched[self.hp.n_critic :])
+        ahead = fetched[self.hp.n_critic :]
+        logs = critic.logs | self._generator_step_ahead(critic.views, ahead)
+        for _ in range(self.config.g_steps - 1):
+            # A further update needs fakes of the generator just updated: fresh noise, the same real batch.
+            with torch.enable_grad(), self.autocast():
+                views = self._views(fetched[self.hp.n_critic - 1])
+            logs |= self._generator_step_ahead(views, ahead)
         if self.ema is not None:
             self.ema.update(self.model.generator, self.step)
         stats: dict[str, float] = {}
