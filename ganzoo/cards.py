@@ -329,10 +329,11 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool, license: st
     ema = training.get("ema")
     ema_text = f"decay {ema:g}, from step {training.get('ema_start', 0)}" if ema else "off"
     world = summary.world_size
+    g_steps = training.get("g_steps", 1)
     hardware = (summary.hardware or "not recorded") + (f" x {world} processes" if world and world > 1 else "")
 
     training_rows = [
-        ("steps (generator updates)", _fmt(steps)),
+        ("steps (generator updates)" if g_steps == 1 else f"steps ({g_steps} generator updates each)", _fmt(steps)),
         ("batch size", _fmt(training.get("batch_size", "?"))),
         ("images seen", f"{summary.images_seen:,}" if summary.images_seen is not None else "not recorded"),
         ("optimizer", _fmt(known(resolved.optimizer, training.get("optimizer")))),

@@ -17,6 +17,7 @@ import torch
 from conftest import NaNAfterTwo
 from ganzoo import registry
 from ganzoo.build import PluginSpec
+from ganzoo.cards import render_card_from
 from ganzoo.contracts import Loss
 from ganzoo.engine import checkpoint
 from ganzoo.engine.config import TrainConfig
@@ -62,6 +63,8 @@ def test_g_steps_updates_the_generator_that_many_times_per_step_and_resumes_exac
     trainer = Trainer(config(steps=3, g_steps=2, device="cpu"), tmp_path / "two", progress=False)
     trainer.fit()
     assert _adam_steps(trainer.opt_g) == {6} and _adam_steps(trainer.opt_d) == {3}
+    assert "| steps (2 generator updates each) | 3 |" in render_card_from(
+        {**json.loads((tmp_path / "two" / "config.json").read_text()), "weights": {}}, "org/two")
     one = Trainer(config(steps=3, device="cpu"), tmp_path / "one", progress=False)
     one.fit()
     assert _adam_steps(one.opt_g) == {3}
