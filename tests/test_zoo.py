@@ -85,6 +85,22 @@ def test_zoo_results_table_is_written_from_results_json_and_names_every_card(mon
             assert f"`{folder.name}`" in table, f"model_cards/{folder.name} has no row in benchmarks/zoo/results.md"
 
 
+def test_recording_a_model_keeps_the_others_and_rewrites_the_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build_record", REPO / "benchmarks" / "zoo" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, build)
+    spec.loader.exec_module(build)
+    results = tmp_path / "results.json"
+    shutil.copy(REPO / "benchmarks" / "zoo" / "results.json", results)
+    before = json.loads(results.read_text())["models"]
+    some = next(iter(before.values()))
+    build.record_result(results, {**some, "id": "mlp-fashion-mnist", "about": "a test record"})
+    after = json.loads(results.read_text())["models"]
+    assert set(after) == set(before) | {"mlp-fashion-mnist"} and after["mlp-fashion-mnist"]["about"] == "a test record"
+    assert "`mlp-fashion-mnist`" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / build.RESULTS_LOCK).is_file()  # the lock file stays, empty; git ignores it
+
+
 def test_every_zoo_card_says_how_it_compares_with_its_bar(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = importlib.util.spec_from_file_location("ganzoo_zoo_build_notes", REPO / "benchmarks" / "zoo" / "build.py")
     build = importlib.util.module_from_spec(spec)

@@ -40,6 +40,7 @@ from ganzoo.contracts import paper_defaults
 from ganzoo.evaluation import save_results, score
 from ganzoo.export import annotate_export, export_run
 from ganzoo.layout import CONFIG
+from ganzoo.locks import exclusive
 from ganzoo.safeio import read_json, write_atomic, write_json
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,6 +52,7 @@ LUCIC = {"minimax": 29.6, "non-saturating": 26.5, "least-squares": 30.7, "wasser
          "dragan": 27.7, "began": 22.9}
 NO_ROW_BAR = 35.0  # issue 10's bar for the variants Lucic et al. have no row for
 N_EVAL = 10_000  # test images vs generated images behind every card's figures
+RESULTS_LOCK = "results.lock"  # beside results.json, held while a build process records its model
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,17 @@ def rewrite_notes(results_path: Path, cards: Path = REPO / "model_cards") -> lis
     return written
 
 
+def record_result(results_path: Path, record: dict[str, Any]) -> None:
+    """Add (or replace) one model's record in results.json and its table. Two build processes
+    (lanes.py's, or one started by hand) may finish together: each reads, adds its model and
+    writes under the lock, so neither drops the other's."""
+    with exclusive(results_path.with_name(RESULTS_LOCK)):
+        results = read_json(results_path, "zoo results") if results_path.is_file() else {"models": {}}
+        results["models"][record["id"]] = record
+        write_json(results_path, results)
+        write_table(results_path, results)
+
+
 def results_table(results: dict[str, Any]) -> str:
     """results.md: every built model's figures next to its bar, in recipe order, with its wall times."""
     def fmt(figures: dict[str, float], key: str, spec: str) -> str:
@@ -325,11 +338,7 @@ def main() -> None:
         record = build(model_id, RECIPES[model_id], Path(args.runs), args.budget_s, args.features == "bf16",
                        train_only=args.train_only)
         if record is not None:
-            # Read just before writing: another build process may have recorded its model meanwhile.
-            results = read_json(results_path, "zoo results") if results_path.is_file() else {"models": {}}
-            results["models"][model_id] = record
-            write_json(results_path, results)
-            write_table(results_path, results)
+            record_result(results_path, record)
             fid = record["figures"].get("fid")
             print(f"{model_id}: FID {fid:.2f} (bar {record['bar_fid']:g}), trained {record['train_wall_s']:.0f} s, "
                   f"scored {record['eval_wall_s']:.0f} s; exported to model_cards/{model_id}", flush=True)
