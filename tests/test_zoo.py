@@ -101,6 +101,34 @@ def test_recording_a_model_keeps_the_others_and_rewrites_the_table(monkeypatch: 
     assert (tmp_path / build.RESULTS_LOCK).is_file()  # the lock file stays, empty; git ignores it
 
 
+def test_a_rerun_of_a_recipe_with_a_curve_trains_only_the_points_not_reached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build_rerun", REPO / "benchmarks" / "zoo" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, build)
+    spec.loader.exec_module(build)
+    recipe = build.RECIPES["wgan-fashion-mnist"]
+    points = [recipe.steps * (k + 1) // recipe.curve for k in range(recipe.curve)]
+    run = tmp_path / "wgan-fashion-mnist"
+    run.mkdir()
+    trained, scored = [], []
+
+    def fake_train(recipe, run, budget_s, until):
+        trained.append(until)
+        (run / "summary.json").write_text(json.dumps({"step": until}))
+        return until
+
+    monkeypatch.setattr(build, "train", fake_train)
+    monkeypatch.setattr(build, "score", lambda *a, **k: scored.append(a) or {"results": [{"metric": "fid", "value": 2.0, "protocol": {}}]})
+    monkeypatch.setattr(build.ganzoo, "load", lambda *a, **k: None)
+    (run / "summary.json").write_text(json.dumps({"step": points[2]}))  # stopped by a time budget after point 3
+    (run / build.FID_CURVE).write_text(json.dumps({"curve": [{"step": p, "fid": 1.0} for p in points[:3]]}))
+    assert build.build("wgan-fashion-mnist", recipe, tmp_path, 100.0, True, train_only=True) is None
+    assert trained == points[3:] and len(scored) == 2  # the two points still missing, each scored once
+    trained.clear()
+    assert build.build("wgan-fashion-mnist", recipe, tmp_path, 100.0, True, train_only=True) is None
+    assert trained == [] and len(scored) == 2  # a finished run: nothing to train, no point scored twice
+
+
 def test_every_zoo_card_says_how_it_compares_with_its_bar(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = importlib.util.spec_from_file_location("ganzoo_zoo_build_notes", REPO / "benchmarks" / "zoo" / "build.py")
     build = importlib.util.module_from_spec(spec)

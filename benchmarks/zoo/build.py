@@ -162,11 +162,20 @@ def train(recipe: Recipe, run: Path, budget_s: float, until: int) -> int:
     return result.step
 
 
+def step_of(run: Path) -> int:
+    """The step a run has reached (0 before its first session ends)."""
+    summary = run / "summary.json"
+    return int(read_json(summary, "run summary").get("step", 0)) if summary.is_file() else 0
+
+
 def quick_fid(run: Path, step: int, n: int = 2000) -> None:
     """An ``n`` vs ``n`` FID (2,000 by default) of the run's current EMA generator, appended to its FID curve."""
     curve_path = run / FID_CURVE
     curve = read_json(curve_path, "FID curve")["curve"] if curve_path.is_file() else []
     if any(p["step"] == step for p in curve):
+        return
+    if step_of(run) != step:  # the run went past this point before it was scored: its generator is gone
+        print(f"{run.name}: no quick FID at step {step}, the run is at step {step_of(run)}", flush=True)
         return
     scored = score(ganzoo.load(str(run)), PluginSpec("fashion-mnist"), metrics=["fid"], n_generated=n, n_real=n,
                    device="cpu", progress=False, fast=True)
@@ -181,11 +190,12 @@ def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_featu
     started = time.perf_counter()
     points = [recipe.steps * (k + 1) // recipe.curve for k in range(recipe.curve)] if recipe.curve else [recipe.steps]
     for target in points:
-        remaining = budget_s - (time.perf_counter() - started)
-        reached = train(recipe, run, max(remaining, 1.0), target) if remaining > 0 else 0
-        if reached < target:
-            print(f"{model_id}: stopped at step {reached} of {recipe.steps} (time budget); run again to continue", flush=True)
-            return None
+        if step_of(run) < target:  # a rerun (to score, or after a time budget) skips the points it has passed
+            remaining = budget_s - (time.perf_counter() - started)
+            reached = train(recipe, run, max(remaining, 1.0), target) if remaining > 0 else 0
+            if reached < target:
+                print(f"{model_id}: stopped at step {reached} of {recipe.steps} (time budget); run again to continue", flush=True)
+                return None
         if recipe.curve:
             quick_fid(run, target, min(n_eval, 2000))
     if train_only:
