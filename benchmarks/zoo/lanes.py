@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from build import N_EVAL, RECIPES, REPO
+from build import N_EVAL, RECIPES, REPO, step_of
 from ganzoo.safeio import read_json
 
 BUILD = Path(__file__).with_name("build.py")
@@ -38,8 +38,7 @@ REFERENCE = ["-m", "ganzoo.cli", "reference", "fashion-mnist", "--split", "test"
 
 
 def trained_to(runs: Path, model_id: str) -> int:
-    summary = runs / model_id / "summary.json"
-    return int(read_json(summary, "run summary").get("step", 0)) if summary.is_file() else 0
+    return step_of(runs / model_id)
 
 
 def scored(model_id: str) -> bool:
