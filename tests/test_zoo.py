@@ -54,6 +54,16 @@ def exports(run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
 
 
 @pytest.fixture
+def build(monkeypatch: pytest.MonkeyPatch):
+    """benchmarks/zoo/build.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build", REPO / "benchmarks" / "zoo" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
 def cards(exports: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GANZOO_MODEL_CARDS", str(exports["tiny-d"].parent))
     return exports["tiny-d"].parent
@@ -72,11 +82,7 @@ def test_readme_table_and_hubconf_match_model_cards() -> None:
         assert path.read_text() == text, f"{path.name} disagrees with model_cards/; run: python benchmarks/zoo/sync.py"
 
 
-def test_zoo_results_table_is_written_from_results_json_and_names_every_card(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build", REPO / "benchmarks" / "zoo" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, build)  # dataclasses look their module up there
-    spec.loader.exec_module(build)
+def test_zoo_results_table_is_written_from_results_json_and_names_every_card(build) -> None:
     results = json.loads((REPO / "benchmarks" / "zoo" / "results.json").read_text())
     table = (REPO / "benchmarks" / "zoo" / "results.md").read_text()
     assert table == build.results_table(results), "benchmarks/zoo/results.md is stale; build.py rewrites it with results.json"
@@ -85,11 +91,7 @@ def test_zoo_results_table_is_written_from_results_json_and_names_every_card(mon
             assert f"`{folder.name}`" in table, f"model_cards/{folder.name} has no row in benchmarks/zoo/results.md"
 
 
-def test_recording_a_model_keeps_the_others_and_rewrites_the_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build_record", REPO / "benchmarks" / "zoo" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, build)
-    spec.loader.exec_module(build)
+def test_recording_a_model_keeps_the_others_and_rewrites_the_table(build, tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     shutil.copy(REPO / "benchmarks" / "zoo" / "results.json", results)
     before = json.loads(results.read_text())["models"]
@@ -101,13 +103,10 @@ def test_recording_a_model_keeps_the_others_and_rewrites_the_table(monkeypatch: 
     assert (tmp_path / build.RESULTS_LOCK).is_file()  # the lock file stays, empty; git ignores it
 
 
-def test_a_rerun_of_a_recipe_with_a_curve_trains_only_the_points_not_reached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build_rerun", REPO / "benchmarks" / "zoo" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, build)
-    spec.loader.exec_module(build)
+def test_a_rerun_of_a_recipe_with_a_curve_trains_only_the_points_not_reached(build, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     recipe = build.RECIPES["wgan-fashion-mnist"]
-    points = [recipe.steps * (k + 1) // recipe.curve for k in range(recipe.curve)]
+    points = recipe.points
+    assert len(points) == 5 and points[-1] == recipe.steps
     run = tmp_path / "wgan-fashion-mnist"
     run.mkdir()
     trained, scored = [], []
@@ -129,11 +128,7 @@ def test_a_rerun_of_a_recipe_with_a_curve_trains_only_the_points_not_reached(mon
     assert trained == [] and len(scored) == 2  # a finished run: nothing to train, no point scored twice
 
 
-def test_every_zoo_card_says_how_it_compares_with_its_bar(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = importlib.util.spec_from_file_location("ganzoo_zoo_build_notes", REPO / "benchmarks" / "zoo" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, build)
-    spec.loader.exec_module(build)
+def test_every_zoo_card_says_how_it_compares_with_its_bar(build) -> None:
     models = json.loads((REPO / "benchmarks" / "zoo" / "results.json").read_text())["models"]
     for model_id, record in models.items():
         config = json.loads((REPO / "model_cards" / model_id / "config.json").read_text())

@@ -89,6 +89,11 @@ class Recipe:
         return int(self.epochs * TRAIN_IMAGES // (self.batch_size * self.n_critic))
 
     @property
+    def points(self) -> list[int]:
+        """The steps training stops at: each quick-FID point of the curve, else only the last step."""
+        return [self.steps * (k + 1) // self.curve for k in range(self.curve)] if self.curve else [self.steps]
+
+    @property
     def bar(self) -> float:
         return NO_ROW_BAR if self.family_bar else LUCIC.get(self.loss, NO_ROW_BAR)
 
@@ -187,8 +192,9 @@ def quick_fid(run: Path, step: int, n: int = 2000) -> None:
     curve = read_json(curve_path, "FID curve")["curve"] if curve_path.is_file() else []
     if any(p["step"] == step for p in curve):
         return
-    if step_of(run) != step:  # the run went past this point before it was scored: its generator is gone
-        print(f"{run.name}: no quick FID at step {step}, the run is at step {step_of(run)}", flush=True)
+    reached = step_of(run)
+    if reached != step:  # the run went past this point before it was scored: its generator is gone
+        print(f"{run.name}: no quick FID at step {step}, the run is at step {reached}", flush=True)
         return
     scored = score(ganzoo.load(str(run)), PluginSpec("fashion-mnist"), metrics=["fid"], n_generated=n, n_real=n,
                    device="cpu", progress=False, fast=True)
@@ -201,8 +207,7 @@ def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_featu
           cards: Path = REPO / "model_cards", train_only: bool = False) -> dict[str, Any] | None:
     run = runs / model_id
     started = time.perf_counter()
-    points = [recipe.steps * (k + 1) // recipe.curve for k in range(recipe.curve)] if recipe.curve else [recipe.steps]
-    for target in points:
+    for target in recipe.points:
         if step_of(run) < target:  # a rerun (to score, or after a time budget) skips the points it has passed
             remaining = budget_s - (time.perf_counter() - started)
             reached = train(recipe, run, max(remaining, 1.0), target) if remaining > 0 else 0
