@@ -11,7 +11,7 @@ from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
 from ganzoo.records import Resolved, RunSummary
 
-SUMMARY = RunSummary(step=3, wall_time_s=1.25, images_seen=48, images_per_second_last_session=38.4, hardware="CPU (1 threads)",
+SUMMARY = RunSummary(step=3, wall_time_s=1.25, images_seen=48, images_per_second_last_session=38.4, hardware="CPU (1 thread)",
                      world_size=2, precision="fp32", torch_version="2.14.1", ganzoo_version="0.1.0")
 RESOLVED = Resolved(optimizer="adam", lr_g=2e-4, lr_d=4e-4, betas=(0.5, 0.999), n_critic=1)
 

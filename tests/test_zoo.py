@@ -134,8 +134,10 @@ def test_every_zoo_card_says_how_it_compares_with_its_bar(build) -> None:
         config = json.loads((REPO / "model_cards" / model_id / "config.json").read_text())
         card = (REPO / "model_cards" / model_id / "README.md").read_text()
         expected = build.card_notes(model_id, build.RECIPES[model_id], record["figures"]["fid"], build.N_EVAL,
-                                    record.get("train_wall_s"), record.get("cpu_threads"))
+                                    record.get("train_wall_s"), record.get("train_hardware"))
         assert config.get("notes") == expected, f"{model_id}: card notes are stale; run: python benchmarks/zoo/build.py --notes"
+        # The Notes say what the model trained on, which is the run's record, not the scoring process's threads.
+        assert record["train_hardware"] == config["summary"]["hardware"] and record["train_hardware"] in expected, model_id
         assert f"FID {record['figures']['fid']:.2f}" in card and f"bar of {record['bar_fid']:g}" in card
         assert ("not met" in card) == (not record["meets_bar"]), model_id
         if not record["meets_bar"]:

@@ -227,23 +227,24 @@ def build(model_id: str, recipe: Recipe, runs: Path, budget_s: float, fast_featu
     eval_s = time.perf_counter() - scored_at
     summary = read_json(run / "summary.json", "run summary")
     figures = {r["metric"]: r["value"] for r in scored["results"] if "value" in r}
-    notes = card_notes(model_id, recipe, figures.get("fid", float("inf")), n_eval, summary.get("wall_time_s"), torch.get_num_threads())
+    notes = card_notes(model_id, recipe, figures.get("fid", float("inf")), n_eval, summary.get("wall_time_s"), summary.get("hardware"))
     folder = export_run(run, cards / model_id, include_discriminator=True, model_id=f"ganzoo/{model_id}", force=True, notes=notes)
     return {
         "id": model_id, "about": recipe.about, "architecture": recipe.arch, "loss": recipe.loss, "steps": recipe.steps,
         "batch_size": recipe.batch_size, "bar_fid": recipe.bar, "meets_bar": figures.get("fid", float("inf")) <= recipe.bar,
         "figures": figures, "train_wall_s": summary.get("wall_time_s"), "eval_wall_s": round(eval_s, 1),
         "precision": read_json(folder / CONFIG, "model config").get("resolved", {}).get("precision"),
-        "feature_precision": "bf16" if fast_features else "fp32", "cpu_threads": torch.get_num_threads(),
+        "feature_precision": "bf16" if fast_features else "fp32",
+        "train_hardware": summary.get("hardware"), "score_threads": torch.get_num_threads(),
     }
 
 
-def card_notes(model_id: str, recipe: Recipe, fid: float, n_eval: int, train_wall_s: float | None, threads: int | None) -> str:
+def card_notes(model_id: str, recipe: Recipe, fid: float, n_eval: int, train_wall_s: float | None, hardware: str | None) -> str:
     """The card's Notes: the FID against the zoo's bar for the variant, the recipe that trained it,
     and for a model short of its bar, why and what would close the gap."""
     met = fid <= recipe.bar
-    on = f" on {threads} CPU thread{'s' if threads != 1 else ''}" if threads else ""
-    took = f" in {train_wall_s / 60:.0f} min{on}" if train_wall_s else ""
+    # The hardware is the training run's own record: the scoring process may use more threads than it did.
+    took = f" in {train_wall_s / 60:.0f} min" + (f" on {hardware}" if hardware else "") if train_wall_s else ""
     lines = [
         f"**How it compares.** FID {fid:.2f} on {n_eval:,} Fashion-MNIST test images vs {n_eval:,} generated ones "
         f"(fp32 Inception features), against a bar of {recipe.bar:g}: {recipe.bar_source}. "
@@ -265,7 +266,7 @@ def rewrite_notes(results_path: Path, cards: Path = REPO / "model_cards") -> lis
     for model_id, record in read_json(results_path, "zoo results").get("models", {}).items():
         if model_id in RECIPES and (cards / model_id).is_dir():
             recipe = RECIPES[model_id]
-            notes = card_notes(model_id, recipe, record["figures"]["fid"], N_EVAL, record.get("train_wall_s"), record.get("cpu_threads"))
+            notes = card_notes(model_id, recipe, record["figures"]["fid"], N_EVAL, record.get("train_wall_s"), record.get("train_hardware"))
             config = read_json(cards / model_id / CONFIG, "model config")
             latent = None if config.get("latent") else ganzoo.load(cards / model_id).generator.describe_latent()
             annotate_export(cards / model_id, notes, latent=latent)

@@ -517,7 +517,9 @@ class Trainer:
 
     def _write_summary(self, wall_time_s: float, rate: float) -> None:
         """RUN/summary.json: what model cards report about training (wall time adds up over resumes)."""
-        hardware = torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+        threads = torch.get_num_threads()
+        hardware = (torch.cuda.get_device_name(self.device) if self.device.type == "cuda"
+                    else f"CPU ({threads} thread{'' if threads == 1 else 's'})")
         summary = RunSummary(
             step=self.step, wall_time_s=round(wall_time_s, 2), images_seen=self.step * self.images_per_step,
             images_per_second_last_session=round(rate, 1), hardware=hardware, world_size=self.dist.world_size,
