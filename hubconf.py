@@ -46,6 +46,14 @@ def acgan_fashion_mnist(pretrained: bool = True, device: str = "cpu", **kwargs: 
     return _zoo("acgan-fashion-mnist", pretrained, device, **kwargs)
 
 
+def began_fashion_mnist(pretrained: bool = True, device: str = "cpu", **kwargs: Any) -> Any:
+    """began + began trained on fashion-mnist: 1x28x28 samples from 64-d noise
+    (EMA generator, step 9375; FID 166.60 (10,000 vs 10,000)).
+    Needs the plugin package: pip install ganzoo-began.
+    Ships its discriminator: load(..., discriminator=True) or `ganzoo train --init-from` fine-tunes it."""
+    return _zoo("began-fashion-mnist", pretrained, device, **kwargs)
+
+
 def cgan_fashion_mnist(pretrained: bool = True, device: str = "cpu", **kwargs: Any) -> Any:
     """cgan + non-saturating trained on fashion-mnist: 1x28x28 samples from 100-d noise
     (EMA generator, step 28125; FID 12.21 (10,000 vs 10,000)).

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo import demo, zoo
+from ganzoo import demo, registry, zoo
 from ganzoo.build import PluginSpec
 from ganzoo.engine.config import TrainConfig
 from ganzoo.engine.trainer import Trainer
@@ -210,6 +210,17 @@ def test_a_model_from_a_missing_plugin_package_says_what_to_install(cards: Path,
         assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["tiny-d.png", "tiny-g.png"]
     finally:
         shutil.rmtree(cards / "needs-plugin")
+
+
+def test_the_published_began_model_without_its_plugin_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BEGAN ships from the ganzoo-began plugin: a user without that package is told to install it."""
+    card = REPO / "model_cards" / "began-fashion-mnist"
+    version = json.loads((card / "config.json").read_text())["architecture"]["version"]
+    for kind in (registry.architectures, registry.losses):
+        monkeypatch.setattr(kind, "_discovered", {n: e for n, e in kind._entry_points().items() if n != "began"})
+    with pytest.raises(UnknownPluginError, match=rf"from ganzoo-began, which is not installed; pip install 'ganzoo-began=={version}'"):
+        ganzoo.load(str(card))
+    assert f"pip install ganzoo ganzoo-began=={version}" in (card / "README.md").read_text()
 
 
 def test_cli_zoo_table_json_and_pattern(cards: Path, capsys: pytest.CaptureFixture[str]) -> None:
