@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -218,7 +219,7 @@ def test_the_published_began_model_without_its_plugin_package_says_what_to_insta
     version = json.loads((card / "config.json").read_text())["architecture"]["version"]
     for kind in (registry.architectures, registry.losses):
         monkeypatch.setattr(kind, "_discovered", {n: e for n, e in kind._entry_points().items() if n != "began"})
-    with pytest.raises(UnknownPluginError, match=rf"from ganzoo-began, which is not installed; pip install 'ganzoo-began=={version}'"):
+    with pytest.raises(UnknownPluginError, match=re.escape(f"from ganzoo-began, which is not installed; pip install 'ganzoo-began=={version}'")):
         ganzoo.load(str(card))
     assert f"pip install ganzoo ganzoo-began=={version}" in (card / "README.md").read_text()
 

@@ -135,9 +135,9 @@ RECIPES: dict[str, Recipe] = {
         gap="It was still improving when the recipe ended. The quick FID along training (2,000 vs 2,000) fell 99.4, "
             "66.3, 54.0, 46.1 and 41.4 at its five points (1,500 to 7,500 generator steps), still about 5 per 1,500 "
             "steps at the end, while the critic's loss climbed towards zero (critic-vs-FID figure). Its samples cover "
-            "the 10 classes evenly (classes KL 0.016, recall 0.36). 7,500 generator steps at 5 critic steps each are few for this loss. What we would try next: the "
-            "same recipe run two to three times longer (about 16 min of CPU per 1,500 generator steps here beside "
-            "other jobs), watching the curve flatten."),
+            "the 10 classes evenly (classes KL 0.016, recall 0.36). 7,500 generator steps at 5 critic steps each "
+            "are few for this loss. What we would try next: the same recipe run two to three times longer (about "
+            "16 min of CPU per 1,500 generator steps here beside other jobs), watching the curve flatten."),
     "hinge-sngan-fashion-mnist": Recipe("resnet", "hinge", "SNGAN (Miyato et al. 2018): ResNet, spectral norm, hinge loss",
                                         arch_args={"g_width": 64, "d_width": 32}, epochs=30),
     "cgan-fashion-mnist": Recipe("cgan", "non-saturating", "class-conditional GAN (Mirza & Osindero 2014)", epochs=30, family_bar=True),
@@ -172,8 +172,8 @@ RECIPES: dict[str, Recipe] = {
         "began", "began", "BEGAN (Berthelot et al. 2017), from the ganzoo-began plugin", arch_args={"hidden": 32}, epochs=10,
         gap="The generator collapsed onto one class. By step 3,513 every sample is the same low-contrast sneaker, "
             "and the later points of the progression figure only sharpen it (1 of 10 classes covered, recall 0.0). "
-            "The equilibrium that BEGAN's controller aims for held throughout (L(G(z)) close to gamma L(x), k near "
-            "0.013), so the loss did what it is built to do; with gamma 0.5 and an autoencoder narrowed to 32 hidden "
+            "The equilibrium that BEGAN's controller aims for held from about step 1,200 on (L(G(z)) / L(x) near "
+            "gamma = 0.5, k between 0.01 and 0.02), so the loss did what it is built to do; with gamma 0.5 and an autoencoder narrowed to 32 hidden "
             "channels, one easy-to-reconstruct shape satisfied it. A longer run would not close the gap. What we "
             "would try next, each about an hour of CPU: gamma 0.7 (the paper's setting for more varied samples, "
             "`--loss began:gamma=0.7`), the paper's 64 hidden channels, or both, checked on a quick-FID curve "
