@@ -281,6 +281,32 @@ def test_two_bench_processes_on_one_folder_share_the_grid(tmp_path) -> None:
     assert finished["running_elsewhere"] == [] and {r["cell"]["loss"] for r in finished["results"]} == {"non-saturating", "hinge"}
 
 
+def test_finished_only_publishes_a_grid_run_in_pieces_without_training(tmp_path, capsys) -> None:
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli, main
+
+    out = tmp_path / "b"
+    grid = ["bench", "--arch", "mlp", "--dataset", "toy-ring", "--steps", "2", "--evals", "1", "--batch-size", "16",
+            "--arch-arg", "g_hidden=8", "--arch-arg", "d_hidden=8", "--metrics", "toy", "--device", "cpu", "--out", str(out), "--quiet"]
+    with pytest.raises(SystemExit) as exit_info:  # nothing finished yet: one line, nothing written
+        main([*grid, "--loss", "non-saturating", "--seeds", "1", "--finished-only"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 1 and len(err) == 1 and "no cell of this grid has finished" in err[0], err
+    assert not out.exists()
+    piece = CliRunner().invoke(cli, [*grid, "--loss", "non-saturating", "--seeds", "1"])  # one piece: one cell
+    assert piece.exit_code == 0, piece.output
+    whole = CliRunner().invoke(cli, [*grid, "--loss", "non-saturating,hinge", "--seeds", "2", "--finished-only"])
+    assert whole.exit_code == 0, whole.output
+    summary = json.loads((out / "results.json").read_text())
+    assert {(r["cell"]["loss"], r["cell"]["seed"]) for r in summary["results"]} == {("non-saturating", 0)}
+    assert summary["not_finished"] == ["mlp__non-saturating__toy-ring__s1", "mlp__hinge__toy-ring__s0", "mlp__hinge__toy-ring__s1"]
+    assert sorted(p.name for p in (out / "cells").iterdir()) == ["mlp__non-saturating__toy-ring__s0"]  # nothing trained
+    assert json.loads((out / "bench.json").read_text())["losses"] == ["non-saturating", "hinge"]
+    assert "## Not finished yet" in (out / "leaderboard.md").read_text() and "mlp__hinge__toy-ring__s1" in whole.output
+    assert "Not finished yet (3 cells" in (out / "index.html").read_text()
+
+
 def test_pacgan_stacked_preset_counts_the_thousand_modes_with_two_generator_updates_per_step(tmp_path) -> None:
     from click.testing import CliRunner
 

@@ -247,9 +247,16 @@ def _write_curve_csv(path: Path, curves: dict[str, list[dict[str, Any]]]) -> Non
     write_atomic(path, lambda p: p.write_text(buffer.getvalue()))
 
 
-def run_grid(spec: BenchSpec, out: Path, progress: bool = True) -> dict[str, Any]:
-    """Run (or finish) every cell, then write the leaderboard and plots."""
+def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = True) -> dict[str, Any]:
+    """Run (or finish) every cell, then write the leaderboard and plots.
+
+    ``train=False`` trains nothing: the leaderboard holds the cells already finished in ``out`` and
+    names the rest, so a grid run in pieces (here, elsewhere, or over several sessions) can be
+    published as far as it has come.
+    """
     spec.validate()
+    if not train:
+        return _collect_finished(spec, out)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", asdict(spec))
     cells = spec.cells()
@@ -289,7 +296,34 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True) -> dict[str, Any
             running.append(cell.key)
     summary = {"spec": asdict(spec), "results": results, "refused": refused, "running_elsewhere": running,
                "wall_time_s": round(time.perf_counter() - started, 1)}
+    _publish(out, summary)
+    return summary
+
+
+def _collect_finished(spec: BenchSpec, out: Path) -> dict[str, Any]:
+    """The summary of the cells of ``spec`` that have a result.json in ``out``; nothing is trained."""
+    results, refused, unfinished = [], [], []
+    for cell in spec.cells():
+        reason = refusal(spec, cell)
+        if reason is not None:
+            refused.append({"cell": asdict(cell), "reason": reason})
+            continue
+        result_path = out / "cells" / cell.key / "result.json"
+        if result_path.is_file():
+            results.extend(cell_results(read_json(result_path, "bench result"), asdict(spec)))
+        else:
+            unfinished.append(cell.key)
+    if not results:
+        raise ConfigError(f"no cell of this grid has finished in {out}: run the same command without "
+                          "--finished-only to train them")
+    summary = {"spec": asdict(spec), "results": results, "refused": refused, "running_elsewhere": [],
+               "not_finished": unfinished, "wall_time_s": None}
+    write_json(out / "bench.json", summary["spec"])
+    _publish(out, summary)
+    return summary
+
+
+def _publish(out: Path, summary: dict[str, Any]) -> None:
     write_json(out / "results.json", summary)
     write_leaderboard(out, summary)
     write_page(out, summary)
-    return summary

@@ -91,6 +91,9 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += ["## Still training in another bench process", "",
                   *[f"- {key}" for key in summary["running_elsewhere"]],
                   "", "Rerun the same command once it ends for the full leaderboard.", ""]
+    if summary.get("not_finished"):
+        lines += ["## Not finished yet", "", "Cells of the grid with no result yet, left out of the tables above:", "",
+                  *[f"- {key}" for key in summary["not_finished"]], ""]
     if summary.get("refused"):
         lines += ["## Refused combinations", ""]
         for r in summary["refused"]:

@@ -64,9 +64,12 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--n-real", default=None, type=click.IntRange(2, None), help="Real samples per image metric [default: 2000].")
 @click.option("--device", default=None, help=f"Where cells train and are scored [default: {default('device')}].")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command to resume).")
+@click.option("--finished-only", is_flag=True,
+              help="Train nothing: write the leaderboard and page from the cells already finished in --out, naming the rest "
+                   "(a grid run in pieces, published as far as it has come).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, time_budget, g_steps, evals, batch_size, lr_g, lr_d, betas,
-            arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, quiet) -> None:
+            arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, finished_only, quiet) -> None:
     """Train every ARCH x LOSS x TRICKS x DATASET x SEED under one budget, score it, and write a leaderboard.
 
     Every cell is scored on its EMA generator and on its raw one (raw alone where a preset trains no EMA, as
@@ -91,10 +94,13 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
         metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
     )
     spec = BenchSpec(**resolve(preset, given, BUILT_IN))
-    summary = run_grid(spec, Path(out), progress=not quiet)
+    summary = run_grid(spec, Path(out), progress=not quiet, train=not finished_only)
     click.echo((Path(out) / "leaderboard.md").read_text())
     click.echo(f"{len(summary['results'])} results ({', '.join(spec.generators())} generators), {len(summary['refused'])} "
                f"cells refused; results in {out}")
     if summary["running_elsewhere"]:
         click.echo(f"{len(summary['running_elsewhere'])} cells are still training in another bench process on {out} "
                    f"({', '.join(summary['running_elsewhere'])}); the last process to finish writes the full leaderboard")
+    if summary.get("not_finished"):
+        click.echo(f"{len(summary['not_finished'])} cells have not finished and are left out; rerun without --finished-only "
+                   "to train them")
