@@ -41,6 +41,8 @@ def test_grid_writes_results_leaderboard_and_plots_and_resumes(tmp_path) -> None
     board = (out / "leaderboard.md").read_text()
     assert "mlp/hinge" in board and "mlp/non-saturating" in board and "Refused combinations" in board
     assert "| mlp/hinge | raw |" in board and "| mlp/hinge | ema |" in board
+    hinge_raw = next(line for line in board.splitlines() if "| mlp/hinge | raw |" in line).split(" | ")
+    assert hinge_raw[-2] == "2" and "±" in hinge_raw[3]  # the seeds column, and a spread over those two seeds
     for name in ("toy-ring_modes_captured_vs_step.png", "toy-ring_modes_captured_vs_time.png", "toy-ring_samples.png", "images_per_second.png"):
         assert (out / "plots" / name).stat().st_size > 1000
     rows = aggregate(summary["results"])["toy-ring"]

@@ -261,6 +261,8 @@ def test_lucic_preset_bench_runs_with_each_losss_budget(tmp_path) -> None:
     assert config["architecture"]["args"]["d_batch_norm"] is False and config["resolved"]["n_critic"] == 5
     board = (out / "leaderboard.md").read_text()
     assert "10 discriminator steps" in board and "Lucic et al. 2018" in board and "keep no EMA" in board
+    rows = [line.split(" | ") for line in board.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
+    assert len(rows) == 2 and all(row[-2] == "1" and "±" not in " ".join(row) for row in rows)  # one seed: no spread shown
 
 
 def test_two_bench_processes_on_one_folder_share_the_grid(tmp_path) -> None:

@@ -50,12 +50,13 @@ def aggregate(results: list[dict[str, Any]], default_generator: str = "ema") -> 
     return dict(tables)
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, seeds: int) -> str:
     mean, std = value
     if math.isnan(mean):
         return "–"
     digits = 1 if abs(mean) >= 100 else 3 if abs(mean) < 10 else 2
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    # One seed has no spread to show: "± 0.00" would read as a measured one.
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if seeds > 1 else "")
 
 
 GENERATOR_NOTE = ("The generator column says which weights a row's figures are of: `ema`, the exponential moving "
@@ -75,17 +76,18 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = ["# ganzoo bench leaderboard", "",
              f"Budget per cell{preset}: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}; "
              f"{spec['n_generated']} generated vs {spec['n_real']} real samples per image metric. "
-             "Figures are mean ± std over seeds at the end of the budget; the protocol of every figure is in each cell's result.json.",
+             "Figures are mean ± std over the seeds a row has (its seeds column) at the end of the budget; the protocol of every figure is in each cell's result.json.",
              "", RAW_ONLY_NOTE if "ema" in spec and spec["ema"] is None else GENERATOR_NOTE, ""]
     if spec.get("preset") in PRESETS:
         lines += [f"Published figures for preset `{spec['preset']}`: {PRESETS[spec['preset']].reference}", ""]
     for dataset, rows in tables.items():
         metrics = [m for m in SHOWN if any(m in row for row in rows)]
-        lines += [f"## {dataset}", "", "| rank | variant | generator | " + " | ".join(metrics) + " | wall time (s) |",
-                  "|---|---|---|" + "---|" * len(metrics) + "---|"]
+        lines += [f"## {dataset}", "", "| rank | variant | generator | " + " | ".join(metrics) + " | seeds | wall time (s) |",
+                  "|---|---|---|" + "---|" * len(metrics) + "---|---|"]
         for rank, row in enumerate(rows, 1):
-            cells = [_fmt(row[m]) if m in row else "–" for m in metrics]
-            lines.append(f"| {rank} | {row['variant']} | {row['generator']} | " + " | ".join(cells) + f" | {row['wall_time_s']:.0f} |")
+            cells = [_fmt(row[m], row["seeds"]) if m in row else "–" for m in metrics]
+            lines.append(f"| {rank} | {row['variant']} | {row['generator']} | " + " | ".join(cells)
+                         + f" | {row['seeds']} | {row['wall_time_s']:.0f} |")
         lines.append("")
     if summary.get("running_elsewhere"):
         lines += ["## Still training in another bench process", "",
