@@ -12,7 +12,7 @@ from typing import Any
 from ..metric_catalog import METRICS, ranking
 from ..safeio import write_atomic
 from .presets import PRESETS
-from .records import budget_text, summary_results
+from .records import budget_text, figure_text, summary_results
 
 # metric -> True when larger is better; the first present one orders the table.
 ORDER = [(m.key, m.better == "higher") for m in ranking()]
@@ -50,15 +50,6 @@ def aggregate(results: list[dict[str, Any]], default_generator: str = "ema") -> 
     return dict(tables)
 
 
-def _fmt(value: Any, seeds: int) -> str:
-    mean, std = value
-    if math.isnan(mean):
-        return "–"
-    digits = 1 if abs(mean) >= 100 else 3 if abs(mean) < 10 else 2
-    # One seed has no spread to show: "± 0.00" would read as a measured one.
-    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if seeds > 1 else "")
-
-
 GENERATOR_NOTE = ("The generator column says which weights a row's figures are of: `ema`, the exponential moving "
                   "average of the generator (what `ganzoo.load` returns by default), or `raw`, the weights the optimizer "
                   "trains. On the 2D toys, where a generator rotates its modes around the ring, the average of its "
@@ -85,7 +76,7 @@ def markdown(summary: dict[str, Any]) -> str:
         lines += [f"## {dataset}", "", "| rank | variant | generator | " + " | ".join(metrics) + " | seeds | wall time (s) |",
                   "|---|---|---|" + "---|" * len(metrics) + "---|---|"]
         for rank, row in enumerate(rows, 1):
-            cells = [_fmt(row[m], row["seeds"]) if m in row else "–" for m in metrics]
+            cells = [figure_text(*row[m], row["seeds"]) if m in row else "–" for m in metrics]
             lines.append(f"| {rank} | {row['variant']} | {row['generator']} | " + " | ".join(cells)
                          + f" | {row['seeds']} | {row['wall_time_s']:.0f} |")
         lines.append("")

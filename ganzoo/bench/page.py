@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import ConfigError, GanzooError
 from ..metric_catalog import BY_KEY, METRICS, display_name, ranking
 from ..safeio import read_json, write_atomic
-from .records import Cell, budget_text
+from .records import Cell, budget_text, figure_text
 from .svg_chart import PALETTE, Series, line_chart
 
 PAGE = "index.html"
@@ -54,10 +54,7 @@ class Figure:
     protocol: list[tuple[str, str]]
 
     def text(self, seeds: int) -> str:
-        if not math.isfinite(self.mean):
-            return "–"
-        digits = 1 if abs(self.mean) >= 100 else 3 if abs(self.mean) < 10 else 2
-        return f"{self.mean:.{digits}f}" + (f" ± {self.std:.{digits}f}" if seeds > 1 else "")
+        return figure_text(self.mean, self.std, seeds)
 
 
 @dataclass

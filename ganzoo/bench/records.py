@@ -7,6 +7,7 @@ the EMA generator whenever the bench ran with an EMA, so that is what reading th
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,15 @@ GENERATORS = ("ema", "raw")
 NO_TRICK = "none"
 # What a grid may set per loss (BenchSpec.per_loss); a flag given on the command line wins over them.
 PER_LOSS_SETTINGS = ("optimizer", "lr_g", "lr_d", "betas", "n_critic", "arch_args", "loss_args")
+
+
+def figure_text(mean: float, std: float, seeds: int) -> str:
+    """A figure over seeds as the leaderboard and the page show it; one seed has no spread to show
+    ("± 0.00" would read as a measured one)."""
+    if not math.isfinite(mean):
+        return "–"
+    digits = 1 if abs(mean) >= 100 else 3 if abs(mean) < 10 else 2
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if seeds > 1 else "")
 
 
 def budget_text(spec: dict[str, Any]) -> str:
