@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
+from safetensors.torch import load_file
 from click.testing import CliRunner
 
-from ganzoo.bench import BenchSpec, run_grid
+from ganzoo.bench import BenchSpec, grid, run_grid
 from ganzoo.bench.leaderboard import aggregate
 from ganzoo.cli import cli
 
@@ -69,6 +71,61 @@ def test_half_done_cell_resumes_from_its_curve(tmp_path) -> None:
     for r in summary["results"]:
         assert [p["step"] for p in r["curve"]] == [2, 4]
         assert r["curve"][0] == curves[r["generator"]][0]  # segment 1 was not redone
+
+
+def test_a_stopped_cell_is_not_scored_and_resumes(tmp_path, monkeypatch) -> None:
+    """SIGTERM during a cell's training: the bench stops with the checkpoint kept and scores nothing
+    (a figure of a half-trained segment would pass for the cell's); the next run finishes it."""
+    out = tmp_path / "bench"
+    spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0])
+
+    class StoppedAfterOneStep(grid.Trainer):
+        def train_step(self, batches):
+            logs = super().train_step(batches)
+            self._stop_requested = True  # what the SIGTERM handler sets
+            return logs
+
+    with monkeypatch.context() as patch:
+        patch.setattr(grid, "Trainer", StoppedAfterOneStep)
+        with pytest.raises(grid.CellStopped, match="stopped at step 1 .*run the same command again"):
+            run_grid(spec, out, progress=False)
+    cell = out / "cells" / "mlp__hinge__toy-ring__s0"
+    assert not (cell / "curve.json").exists() and not (cell / "result.json").exists()
+    assert (cell / "run" / "checkpoints" / "step-00000001").is_dir()
+    summary = run_grid(spec, out, progress=False)
+    assert all([p["step"] for p in r["curve"]] == [2, 4] for r in summary["results"])
+
+
+def test_a_killed_cell_resumes_from_its_last_checkpoint_to_the_same_figures(tmp_path, monkeypatch) -> None:
+    """A cell killed outright mid-segment (no handler runs: SIGKILL, a lost machine) goes on from the
+    cell's last periodic checkpoint, and ends with the figures of a run that was never killed."""
+    spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0])
+    whole = run_grid(spec, tmp_path / "whole", progress=False)
+
+    class KilledAtStep3(grid.Trainer):
+        def train_step(self, batches):
+            if self.step == 2:  # in the second segment (2 -> 4), after step 2's checkpoint
+                raise SystemExit("killed")
+            return super().train_step(batches)
+
+    out = tmp_path / "killed"
+    with monkeypatch.context() as patch:
+        patch.setattr(grid, "Trainer", KilledAtStep3)
+        with pytest.raises(SystemExit):
+            run_grid(spec, out, progress=False)
+    cell = out / "cells" / "mlp__hinge__toy-ring__s0"
+    assert [p.name for p in (cell / "run" / "checkpoints").glob("step-*")] == ["step-00000002"]  # only the newest kept
+    resumed = run_grid(spec, out, progress=False)
+
+    def figures(summary):  # as JSON text, where NaN equals NaN
+        return json.dumps({r["generator"]: [{k: v for k, v in p.items() if k not in ("wall_time_s", "images_per_second")}
+                                            for p in r["curve"]] for r in summary["results"]}, sort_keys=True)
+
+    assert figures(resumed) == figures(whole)
+    final = "cells/mlp__hinge__toy-ring__s0/run/checkpoints/step-00000004/model.safetensors"
+    killed_weights, whole_weights = load_file(out / final), load_file(tmp_path / "whole" / final)
+    assert killed_weights.keys() == whole_weights.keys()
+    assert all(torch.equal(w, whole_weights[k]) for k, w in killed_weights.items())  # bit-exact
 
 
 @pytest.mark.parametrize(

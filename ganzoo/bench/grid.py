@@ -30,6 +30,11 @@ from .records import GENERATORS, NO_TRICK, PER_LOSS_SETTINGS, Cell, cell_results
 
 
 CLAIM = "claim.lock"  # in a cell's folder: held by the bench process training that cell
+CHECKPOINTS_PER_CELL = 20
+
+
+class CellStopped(GanzooError):
+    """A stop signal (SIGTERM, Ctrl-C) ended a cell's training early: the bench stops, the cell resumes on the next run."""
 
 
 @dataclass
@@ -164,8 +169,11 @@ def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[],
     done = max((len(c) for c in curves.values()), default=0)
     for index, (step_target, time_target) in enumerate(_segment_targets(spec, cell)):
         if index >= done:  # else this segment was trained and scored before an interruption
-            Trainer(_train_config(spec, cell, data_spec, step_target, time_target), run_dir,
-                    resume=(run_dir / "checkpoints" / "latest").is_file(), progress=False).fit()
+            trained = Trainer(_train_config(spec, cell, data_spec, step_target, time_target), run_dir,
+                              resume=(run_dir / "checkpoints" / "latest").is_file(), progress=False).fit()
+            if trained.status == "interrupted":  # a stop signal: scoring now would record a half-trained segment
+                raise CellStopped(f"bench cell {cell.key} was stopped at step {trained.step} before its segment ended; "
+                                  "its checkpoint is kept and nothing was scored: run the same command again to resume it")
             for generator, point in _curve_points(spec, cell, run_dir, data_spec).items():
                 curves.setdefault(generator, []).append(point)
             write_json(folder / "curve.json", _curve_file(spec, curves))
@@ -194,13 +202,17 @@ def _curve_file(spec: BenchSpec, curves: dict[str, list[dict[str, Any]]]) -> dic
 
 def _train_config(spec: BenchSpec, cell: Cell, data_spec: PluginSpec, step_target: int | None, time_target: float | None) -> TrainConfig:
     own = spec.settings(cell.loss)
+    steps = spec.generator_steps(cell)
+    # About 20 checkpoints a cell, only the newest kept: a cell killed outright (SIGKILL, a lost
+    # machine) loses at most a twentieth of its training. A time-budget cell saves at its budget.
+    checkpoint_every = max(1, steps // CHECKPOINTS_PER_CELL) if steps is not None else 10**12
     return TrainConfig(
         arch=_arch_spec(spec, cell), loss=PluginSpec(cell.loss, dict(own.get("loss_args", {}))), dataset=data_spec,
         tricks=variant_tricks(cell.tricks), steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
         batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema, optimizer=own.get("optimizer"),
         lr_g=own.get("lr_g", spec.lr_g), lr_d=own.get("lr_d", spec.lr_d), betas=own.get("betas", spec.betas),
         n_critic=own.get("n_critic"), g_steps=spec.g_steps,
-        sample_every=10**12, checkpoint_every=10**12, log_every=25,
+        sample_every=10**12, checkpoint_every=checkpoint_every, keep_checkpoints=1, log_every=25,
     )
 
 
