@@ -158,8 +158,12 @@ def _segment_targets(spec: BenchSpec, cell: Cell) -> list[tuple[int | None, floa
     return [(None, spec.time_budget_s * (i + 1) / spec.evals) for i in range(spec.evals)]
 
 
-def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[], None] | None = None) -> list[dict[str, Any]]:
-    """Train one cell in segments, score every generator after each, and return one result per generator."""
+def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[], None] | None = None,
+             progress: bool = False) -> list[dict[str, Any]]:
+    """Train one cell in segments, score every generator after each, and return one result per generator.
+
+    ``progress`` shows the training steps and the scoring's feature passes under the grid's bar: a
+    segment of a published setup is an hour or more on a CPU."""
     result_path = folder / "result.json"
     if result_path.is_file():
         return cell_results(read_json(result_path, "bench result"), asdict(spec))
@@ -170,11 +174,11 @@ def run_cell(spec: BenchSpec, cell: Cell, folder: Path, on_segment: Callable[[],
     for index, (step_target, time_target) in enumerate(_segment_targets(spec, cell)):
         if index >= done:  # else this segment was trained and scored before an interruption
             trained = Trainer(_train_config(spec, cell, data_spec, step_target, time_target), run_dir,
-                              resume=(run_dir / "checkpoints" / "latest").is_file(), progress=False).fit()
+                              resume=(run_dir / "checkpoints" / "latest").is_file(), progress=progress).fit()
             if trained.status == "interrupted":  # a stop signal: scoring now would record a half-trained segment
                 raise CellStopped(f"bench cell {cell.key} was stopped at step {trained.step} before its segment ended; "
                                   "its checkpoint is kept and nothing was scored: run the same command again to resume it")
-            for generator, point in _curve_points(spec, cell, run_dir, data_spec).items():
+            for generator, point in _curve_points(spec, cell, run_dir, data_spec, progress).items():
                 curves.setdefault(generator, []).append(point)
             write_json(folder / "curve.json", _curve_file(spec, curves))
         if on_segment:
@@ -227,7 +231,7 @@ def _result(spec: BenchSpec, cell: Cell, folder: Path, generator: str, curve: li
             "batch_size": spec.batch_size, "curve": curve, "final": final, "protocol": curve[-1]["protocol"]}
 
 
-def _curve_points(spec: BenchSpec, cell: Cell, run_dir: Path, data_spec: PluginSpec) -> dict[str, dict[str, Any]]:
+def _curve_points(spec: BenchSpec, cell: Cell, run_dir: Path, data_spec: PluginSpec, progress: bool = False) -> dict[str, dict[str, Any]]:
     """The run's figures as it stands, per generator, scored on the device it trained on ("auto": the GPU when there is one)."""
     summary = RunSummary.from_json(read_json(run_dir / "summary.json", "run summary"))
     device = str(pick_device(spec.device))
@@ -235,7 +239,7 @@ def _curve_points(spec: BenchSpec, cell: Cell, run_dir: Path, data_spec: PluginS
     for generator in spec.generators():
         G = load_run(run_dir, ema=generator == "ema").to(device)
         scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
-                       seed=cell.seed, device=device, progress=False)
+                       seed=cell.seed, device=device, progress=progress)
         point: dict[str, Any] = {"step": summary.step, "wall_time_s": summary.wall_time_s,
                                  "images_per_second": summary.images_per_second_last_session}
         for r in scored["results"]:
@@ -292,7 +296,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
             with exclusive(folder / CLAIM, block=False) as claimed:
                 if claimed:
                     step = (lambda: bar.update(1)) if bar is not None else None
-                    results.extend(run_cell(spec, cell, folder, on_segment=step))
+                    results.extend(run_cell(spec, cell, folder, on_segment=step, progress=bar is not None))
                 else:
                     elsewhere.append((cell, folder))
             if not claimed and bar is not None:
