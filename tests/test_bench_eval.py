@@ -5,8 +5,8 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load_file
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 from ganzoo.bench import BenchSpec, grid, run_grid
 from ganzoo.bench.leaderboard import aggregate
@@ -102,19 +102,19 @@ def test_a_killed_cell_resumes_from_its_last_checkpoint_to_the_same_figures(tmp_
     spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0])
     whole = run_grid(spec, tmp_path / "whole", progress=False)
 
-    class KilledAtStep3(grid.Trainer):
+    class KilledAtStep4(grid.Trainer):
         def train_step(self, batches):
-            if self.step == 2:  # in the second segment (2 -> 4), after step 2's checkpoint
+            if self.step == 3:  # mid second segment (2 -> 4): only a periodic checkpoint holds step 3
                 raise SystemExit("killed")
             return super().train_step(batches)
 
     out = tmp_path / "killed"
     with monkeypatch.context() as patch:
-        patch.setattr(grid, "Trainer", KilledAtStep3)
+        patch.setattr(grid, "Trainer", KilledAtStep4)
         with pytest.raises(SystemExit):
             run_grid(spec, out, progress=False)
     cell = out / "cells" / "mlp__hinge__toy-ring__s0"
-    assert [p.name for p in (cell / "run" / "checkpoints").glob("step-*")] == ["step-00000002"]  # only the newest kept
+    assert [p.name for p in (cell / "run" / "checkpoints").glob("step-*")] == ["step-00000003"]  # only the newest kept
     resumed = run_grid(spec, out, progress=False)
 
     def figures(summary):  # as JSON text, where NaN equals NaN
