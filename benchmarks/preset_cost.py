@@ -9,9 +9,11 @@ variants, and compare the minutes with the scoring time measured the same day.
     OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset lucic --steps 100
     OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset pacgan-stacked --steps 100
     OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset pacgan-stacked --trick pack:m=4 --batch-size 256
+    OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset lucic --arch began --loss began
 
-``--trick`` and ``--batch-size`` override the preset as ``ganzoo bench`` flags do; rows of another
-run of the same preset already in the file are kept, so variants timed one by one add up.
+``--arch``, ``--loss``, ``--trick`` and ``--batch-size`` override the preset as ``ganzoo bench`` flags
+do; rows of another run of the same preset already in the file are kept, so variants timed one by one
+add up.
 """
 from __future__ import annotations
 
@@ -44,28 +46,31 @@ def main() -> None:
     parser.add_argument("--preset", required=True, choices=sorted(PRESETS))
     parser.add_argument("--steps", type=int, default=100, help="generator steps timed per variant (after the warm-up)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--arch", action="append", help="an architecture to time instead of the preset's (repeatable)")
+    parser.add_argument("--loss", action="append", help="a loss to time instead of the preset's (repeatable)")
     parser.add_argument("--trick", action="append", help="a variant to time instead of the preset's (repeatable)")
     parser.add_argument("--batch-size", type=int, help="instead of the preset's")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    spec = BenchSpec(**resolve(args.preset, {"tricks": args.trick, "batch_size": args.batch_size, "arch_args": {}, "data_args": {}}))
+    spec = BenchSpec(**resolve(args.preset, {"archs": args.arch, "losses": args.loss, "tricks": args.trick, "batch_size": args.batch_size, "arch_args": {}, "data_args": {}}))
     first = [c for c in spec.cells() if c.seed == spec.seeds[0] and c.dataset == spec.datasets[0]]
     out = Path(__file__).with_name(f"cost-{args.preset}.json")
     earlier = read_json(out, "preset cost") if out.is_file() else {}
     rows = dict(earlier.get("cells", {})) if earlier.get("threads") == args.threads else {}
     with tempfile.TemporaryDirectory() as tmp:
         for cell in first:
-            label = cell.variant.split("/", 1)[1]  # loss[+tricks]: the architecture is the preset's
+            # loss[+tricks], and the architecture where it is not the preset's
+            label = cell.variant if args.arch else cell.variant.split("/", 1)[1]
             label += f" (batch {spec.batch_size})" if args.batch_size else ""
             short = seconds_for(spec, cell, WARM_UP, Path(tmp) / f"{cell.key}-short")
             long = seconds_for(spec, cell, WARM_UP + args.steps, Path(tmp) / f"{cell.key}-long")
             per_step = (long - short) / args.steps
             g_steps = spec.generator_steps(cell)
-            rows[label] = {"batch_size": spec.batch_size, "n_critic": spec.n_critic(cell), "generator_steps": g_steps,
+            rows[label] = {"timed_generator_steps": args.steps, "batch_size": spec.batch_size, "n_critic": spec.n_critic(cell), "generator_steps": g_steps,
                            "seconds_per_generator_step": round(per_step, 4), "cell_training_minutes": round(per_step * g_steps / 60, 1)}
             print(f"{label:30} {per_step * 1000:7.1f} ms per generator step -> {per_step * g_steps / 60:6.1f} min "
                   f"for {g_steps:,} generator steps", flush=True)
-    write_json(out, {"preset": args.preset, "timed_generator_steps": args.steps, "threads": args.threads,
+    write_json(out, {"preset": args.preset, "threads": args.threads,
                      "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
                      "budget_steps": spec.steps, "step_unit": spec.step_unit, "g_steps": spec.g_steps, "cells": rows})
     print(f"wrote {out}")
