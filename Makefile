@@ -99,13 +99,14 @@ bench-stacked: $(STAMP) data
 
 # Lucic et al. 2018's loss comparison on Fashion-MNIST, `--preset lucic`: their networks and per-loss
 # defaults, 15,625 discriminator steps, 3 seeds, FID at 10k vs 10k (raw generator). BEGAN runs on the
-# ganzoo-began plugin's autoencoder network, in a folder of its own. Each cell is 30-70 minutes of training
-# and about 40 of scoring on one CPU thread (README): rerun to resume (finished cells are kept), and run
-# two processes on one folder to use two cores (each takes the cells the other has not claimed).
+# ganzoo-began plugin's `lucic-began` networks (the study's G, a small autoencoder D), in a folder of
+# its own. Each cell is 30-70 minutes of training and about 40 of scoring on one CPU thread (README):
+# rerun to resume (finished cells are kept), and run two processes on one folder to use two cores (each
+# takes the cells the other has not claimed).
 .PHONY: bench-lucic
 bench-lucic: $(STAMP) data
 	$(BIN)/ganzoo bench --preset lucic --device cpu --out benchmarks/lucic
-	$(BIN)/ganzoo bench --preset lucic --arch began --loss began --device cpu --out benchmarks/lucic-began
+	$(BIN)/ganzoo bench --preset lucic --arch lucic-began --loss began --device cpu --out benchmarks/lucic-began
 
 # The committed Fashion-MNIST comparison: four DCGAN losses at an equal wall-time budget.
 bench-fmnist: $(STAMP) data

@@ -9,7 +9,7 @@ variants, and compare the minutes with the scoring time measured the same day.
     OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset lucic --steps 100
     OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset pacgan-stacked --steps 100
     OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset pacgan-stacked --trick pack:m=4 --batch-size 256
-    OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset lucic --arch began --loss began
+    OMP_NUM_THREADS=1 python benchmarks/preset_cost.py --preset lucic --arch lucic-began --loss began
 
 ``--arch``, ``--loss``, ``--trick`` and ``--batch-size`` override the preset as ``ganzoo bench`` flags
 do; rows of another run of the same preset already in the file are kept, so variants timed one by one

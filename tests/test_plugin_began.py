@@ -207,3 +207,61 @@ def test_unsupported_image_size_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="image_size"):
         build_model(PluginSpec("began", {"image_size": "48", "channels": "1"}), [], None)
+
+
+def test_lucic_began_has_the_networks_the_study_trained_began_with() -> None:
+    """compare_gan's BEGAN: the study's shared generator, and a small autoencoder critic (their comment: 1.3M weights)."""
+    from ganzoo.architectures.common import FlattenMaps
+    from ganzoo.architectures.lucic import LucicGAN
+    from ganzoo_began.lucic import LucicBEGAN
+
+    def shapes(module: torch.nn.Module) -> dict[str, torch.Size]:
+        return {k: v.shape for k, v in module.state_dict().items()}
+
+    model = LucicBEGAN(channels=3, image_size=32)
+    assert shapes(model.generator) == shapes(LucicGAN(channels=3, image_size=32).generator)
+    critic = model.discriminator
+    assert sum(p.numel() for p in critic.parameters()) == 1_325_379  # CIFAR-sized, where their count is "1.3M"
+    convs = [(m.in_channels, m.out_channels, m.kernel_size, m.stride) for m in critic.encoder if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [(3, 64, (4, 4), (2, 2)), (64, 128, (4, 4), (2, 2))]
+    second = [i for i, m in enumerate(critic.encoder) if isinstance(m, torch.nn.Conv2d)][1]
+    assert isinstance(critic.encoder[second + 1], FlattenMaps)  # their code has no activation after it; nor has ours
+    batch_norms = torch.nn.modules.batchnorm._BatchNorm
+    assert not any(isinstance(m, batch_norms) for m in critic.modules())  # off by default, as in the study's BEGAN
+    assert sum(isinstance(m, batch_norms) for m in LucicBEGAN(d_batch_norm=True).discriminator.modules()) == 3
+    assert "autoencoder_discriminator" in LucicBEGAN.provides
+
+
+def test_lucic_began_energy_is_the_l1_on_unit_range_images() -> None:
+    """Half the L1 on ganzoo's [-1, 1] images is the study's L1 on [0, 1], so gamma keeps its meaning."""
+    from ganzoo_began.lucic import LucicBEGAN
+
+    model = LucicBEGAN(channels=1, image_size=28)
+    x = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    out = model.discriminator(DInput(x))
+    recon = out.extras["reconstruction"]
+    assert recon.shape == x.shape and out.features.shape == (5, 64) and out.score.shape == (5,)
+    torch.testing.assert_close(out.score, ((recon + 1) / 2 - (x + 1) / 2).abs().mean(dim=(1, 2, 3)))
+
+
+def test_lucic_began_refuses_an_image_it_cannot_halve_twice() -> None:
+    from ganzoo.build import PluginSpec, build_model
+    from ganzoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        build_model(PluginSpec("lucic-began", {"image_size": "14", "channels": "1"}), [], None)  # G takes 14 px, D cannot
+
+
+def test_lucic_preset_trains_began_at_the_studys_defaults(tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    done = ganzoo("bench", "--preset", "lucic", "--arch", "lucic-began", "--loss", "began", "--seeds", "1", "--steps", "10",
+                  "--arch-arg", "hidden=32", "--arch-arg", "width=8", "--metrics", "class-histogram", "--n-generated", "50",
+                  "--n-real", "50", "--device", "cpu", "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = out / "cells" / "lucic-began__began__fashion-mnist__s0" / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["architecture"]["args"]["d_batch_norm"] is False and config["resolved"]["n_critic"] == 5
+    assert config["loss"]["args"] == {"gamma": 0.75, "lambda_k": 0.001}
+    assert (config["resolved"]["lr_g"], config["resolved"]["lr_d"], config["resolved"]["betas"]) == (1e-4, 1e-4, [0.5, 0.999])
+    (result,) = json.loads((out / "results.json").read_text())["results"]
+    assert result["final"]["step"] == 2  # 10 discriminator steps at 5 per generator step

@@ -83,7 +83,8 @@ PRESETS["lucic"] = Preset(
               "Fashion-MNIST, 10,000 test vs 10,000 generated images: minimax 29.6, non-saturating 26.5, least-squares "
               "30.7, WGAN 21.5, WGAN-GP 24.5, DRAGAN 27.7, BEGAN 22.9. This preset trains every loss at the study's default "
               "hyper-parameters (where its search starts) over 3 seeds, so its figures are a typical run, not a best of 100. "
-              "BEGAN needs an autoencoder discriminator: run it with `--arch began --loss began` (the ganzoo-began plugin).",
+              "BEGAN needs an autoencoder discriminator: run it with `--arch lucic-began --loss began` (the ganzoo-began plugin's "
+              "networks as the study's code built them: their shared G and a small conv autoencoder as D).",
     values={
         "archs": ["lucic"],
         "losses": ["minimax", "non-saturating", "least-squares", "wasserstein", "wgan-gp", "dragan"],

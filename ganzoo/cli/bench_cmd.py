@@ -79,7 +79,7 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
 
     PacGAN's Table 1: ganzoo bench --preset pacgan --trick none --trick pack:m=4 --out bench/pacgan
 
-    Lucic et al.'s loss comparison: ganzoo bench --preset lucic --out bench/lucic (BEGAN: add --arch began --loss began)
+    Lucic et al.'s loss comparison: ganzoo bench --preset lucic --out bench/lucic (BEGAN: add --arch lucic-began --loss began)
 
     Stacked Fashion-MNIST's 1,000 modes: ganzoo bench --preset pacgan-stacked --out bench/stacked (PacDCGAN4: add --trick
     pack:m=4 --batch-size 256, in another --out)
