@@ -52,7 +52,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, help="instead of the preset's")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    spec = BenchSpec(**resolve(args.preset, {"archs": args.arch, "losses": args.loss, "tricks": args.trick, "batch_size": args.batch_size, "arch_args": {}, "data_args": {}}))
+    given = {"archs": args.arch, "losses": args.loss, "tricks": args.trick, "batch_size": args.batch_size,
+             "arch_args": {}, "data_args": {}}
+    spec = BenchSpec(**resolve(args.preset, given))
     first = [c for c in spec.cells() if c.seed == spec.seeds[0] and c.dataset == spec.datasets[0]]
     out = Path(__file__).with_name(f"cost-{args.preset}.json")
     earlier = read_json(out, "preset cost") if out.is_file() else {}
@@ -66,8 +68,9 @@ def main() -> None:
             long = seconds_for(spec, cell, WARM_UP + args.steps, Path(tmp) / f"{cell.key}-long")
             per_step = (long - short) / args.steps
             g_steps = spec.generator_steps(cell)
-            rows[label] = {"timed_generator_steps": args.steps, "batch_size": spec.batch_size, "n_critic": spec.n_critic(cell), "generator_steps": g_steps,
-                           "seconds_per_generator_step": round(per_step, 4), "cell_training_minutes": round(per_step * g_steps / 60, 1)}
+            rows[label] = {"timed_generator_steps": args.steps, "batch_size": spec.batch_size, "n_critic": spec.n_critic(cell),
+                           "generator_steps": g_steps, "seconds_per_generator_step": round(per_step, 4),
+                           "cell_training_minutes": round(per_step * g_steps / 60, 1)}
             print(f"{label:30} {per_step * 1000:7.1f} ms per generator step -> {per_step * g_steps / 60:6.1f} min "
                   f"for {g_steps:,} generator steps", flush=True)
     write_json(out, {"preset": args.preset, "threads": args.threads,
