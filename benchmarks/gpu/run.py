@@ -93,6 +93,12 @@ def ensure_plugins() -> dict[str, str]:
     return found
 
 
+def significant(x: float, digits: int = 4) -> float:
+    """Round to significant figures, not decimals: a CPU dry run achieves thousandths of a TFLOP/s
+    and millionths of the H200's peak, which a fixed number of decimals turns into a false zero."""
+    return float(f"{x:.{digits}g}")
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -376,8 +382,8 @@ def matmul_rate(device: torch.device, n: int, dtype: torch.dtype, iters: int = 1
     ok = bool(torch.isfinite(out).all())
     del a, b, out
     free_memory(device)
-    return {"n": n, "dtype": str(dtype).replace("torch.", ""), "tflops": round(statistics.median(runs), 2),
-            "tflops_runs": [round(r, 2) for r in runs], "finite": ok}
+    return {"n": n, "dtype": str(dtype).replace("torch.", ""), "tflops": significant(statistics.median(runs)),
+            "tflops_runs": [significant(r) for r in runs], "finite": ok}
 
 
 # --- one cell, in this process or a child ------------------------------------------------------------
@@ -513,11 +519,11 @@ def add_flop_share(cell: dict[str, Any], results: dict[str, Any]) -> None:
     if flops.get("status") != "ok" or cell.get("status") != "ok":
         return
     achieved = flops["flops_per_image"] * cell["img_per_s"] / 1e12
-    cell["tflops"] = round(achieved, 4)
-    cell["share_of_assumed_peak"] = round(achieved / ASSUMED_PEAK_TFLOPS, 6)
+    cell["tflops"] = significant(achieved)
+    cell["share_of_assumed_peak"] = significant(achieved / ASSUMED_PEAK_TFLOPS)
     measured = results["peak"].get("measured", {}).get("tflops")
     if measured:
-        cell["share_of_measured_peak"] = round(achieved / measured, 6)
+        cell["share_of_measured_peak"] = significant(achieved / measured)
 
 
 def best_cell(results: dict[str, Any], model: str) -> dict[str, Any] | None:
