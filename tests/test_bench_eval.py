@@ -35,6 +35,7 @@ def test_grid_writes_results_leaderboard_and_plots_and_resumes(tmp_path) -> None
         assert [p["step"] for p in result["curve"]] == [2, 4]
         assert result["protocol"]["modes_captured"]["n_generated"] == 2500
         assert result["protocol"]["modes_captured"]["generator"] == generator
+        assert result["final"]["training_precision"] == "fp32" and result["final"]["hardware"].startswith("CPU")  # toys train in fp32
         assert (cell / result["samples"]).stat().st_size > 1000
     assert results["ema"]["samples"] == "samples.png" and results["raw"]["samples"] == "samples-raw.png"
     assert (cell / "curve.csv").read_text().splitlines()[0].startswith("step,wall_time_s,generator")

@@ -240,8 +240,11 @@ def _curve_points(spec: BenchSpec, cell: Cell, run_dir: Path, data_spec: PluginS
         G = load_run(run_dir, ema=generator == "ema").to(device)
         scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
                        seed=cell.seed, device=device, progress=progress)
+        # What the run trained in and on: `--precision auto` picks bf16 or fp32 by machine, so seeds of
+        # one cell run on different machines can differ, and a table over them should say so.
         point: dict[str, Any] = {"step": summary.step, "wall_time_s": summary.wall_time_s,
-                                 "images_per_second": summary.images_per_second_last_session}
+                                 "images_per_second": summary.images_per_second_last_session,
+                                 "training_precision": summary.precision, "hardware": summary.hardware}
         for r in scored["results"]:
             if "value" in r:
                 point[r["metric"]] = r["value"]
