@@ -43,15 +43,18 @@ def spread(values: list[float], digits: int) -> str:
 
 def row(loss: str, results: list[dict]) -> str:
     finals = [r["final"] for r in results]
+
+    def mean(key: str) -> float:
+        return statistics.fmean(f[key] for f in finals)
+
     fids = [f["fid"] for f in finals]
     each = f" ({', '.join(f'{x:.2f}' for x in fids)})" if len(fids) > 1 else ""
-    mean = lambda key: statistics.fmean(f[key] for f in finals)  # noqa: E731
     classes = min(f["classes_covered"] for f in finals)
     # Cells scored before the bench recorded `training_precision` give the sampling precision, which
     # `--precision auto` chooses by the same rule on the same machine.
     precisions = [r["final"].get("training_precision") or r["protocol"]["fid"].get("generator_precision", "?") for r in results]
     trained = precisions[0] if len(set(precisions)) == 1 else ", ".join(precisions)
-    name, published = PUBLISHED.get(loss, (loss, float("nan")))
+    name, published = PUBLISHED[loss]
     return (f"| {name} | {len(fids)} | **{spread(fids, 2)}**{each} | {published} | {mean('kid_mean'):.3f} | "
             f"{mean('precision'):.2f} / {mean('recall'):.2f} | {classes:.0f}/10 ({mean('class_kl_to_uniform'):.3f}) | {trained} |")
 
