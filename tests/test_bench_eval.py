@@ -11,6 +11,7 @@ from safetensors.torch import load_file
 from ganzoo.bench import BenchSpec, grid, run_grid
 from ganzoo.bench.leaderboard import aggregate
 from ganzoo.cli import cli
+from ganzoo.errors import DataUnavailableError
 
 SMALL_MLP = {"g_hidden": "16,16", "d_hidden": "16,16"}
 
@@ -127,6 +128,29 @@ def test_a_killed_cell_resumes_from_its_last_checkpoint_to_the_same_figures(tmp_
     killed_weights, whole_weights = load_file(out / final), load_file(tmp_path / "whole" / final)
     assert killed_weights.keys() == whole_weights.keys()
     assert all(torch.equal(w, whole_weights[k]) for k, w in killed_weights.items())  # bit-exact
+
+
+def test_missing_data_stops_the_grid_before_it_rewrites_anything_and_finished_cells_still_publish(tmp_path, monkeypatch) -> None:
+    """On a machine without the dataset, a grid run in pieces is an error to mend, not a grid of
+    refused cells: the published leaderboard of its finished cells is left as it was, and
+    --finished-only still publishes them (their figures need no data)."""
+    out = tmp_path / "bench"
+    run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0]), out, progress=False)
+    published = {name: (out / name).read_bytes() for name in ("results.json", "leaderboard.md", "index.html", "bench.json")}
+
+    def not_on_disk(spec):
+        raise DataUnavailableError(f"{spec.name} is not on disk; pass --data-dir DIR")
+
+    monkeypatch.setattr(grid, "build_dataset", not_on_disk)
+    more_seeds = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1])
+    with pytest.raises(DataUnavailableError, match="toy-ring is not on disk"):
+        run_grid(more_seeds, out, progress=False)
+    assert published == {name: (out / name).read_bytes() for name in published}
+    assert not (out / "cells" / "mlp__hinge__toy-ring__s1").exists()
+
+    summary = run_grid(more_seeds, out, progress=False, train=False)
+    assert {r["cell"]["seed"] for r in summary["results"]} == {0} and len(summary["results"]) == 2
+    assert summary["not_finished"] == ["mlp__hinge__toy-ring__s1"] and summary["refused"] == []
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from ..contracts import paper_defaults
 from ..engine.config import TrainConfig, default
 from ..engine.device import pick_device
 from ..engine.trainer import Trainer
-from ..errors import ConfigError, GanzooError
+from ..errors import ConfigError, DataUnavailableError, GanzooError, IncompatibleError
 from ..evaluation import score
 from ..loading import load_run
 from ..locks import exclusive
@@ -141,13 +141,22 @@ def _data_spec(spec: BenchSpec, dataset: str) -> PluginSpec:
 
 
 def refusal(spec: BenchSpec, cell: Cell) -> str | None:
-    """Why a cell cannot run (an incompatible combination), or None."""
+    """Why a cell cannot run (an incompatible combination), or None.
+
+    Only incompatibility is a refusal: a dataset that is not on disk or a bad argument is the user's
+    to mend, and raises, so that a grid is never published as if all its cells were refused."""
+    data, _ = build_dataset(_data_spec(spec, cell.dataset))
     try:
-        data, _ = build_dataset(_data_spec(spec, cell.dataset))
         check_compatible(cell.arch, cell.loss, [t.name for t in variant_tricks(cell.tricks)], data.spec(), cell.dataset)
-    except GanzooError as exc:
+    except IncompatibleError as exc:
         return str(exc)
     return None
+
+
+def _finished(out: Path, cell: Cell) -> Path | None:
+    """The cell's result.json when it has finished: its figures stand without the dataset."""
+    path = out / "cells" / cell.key / "result.json"
+    return path if path.is_file() else None
 
 
 def _segment_targets(spec: BenchSpec, cell: Cell) -> list[tuple[int | None, float | None]]:
@@ -276,9 +285,12 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
     spec.validate()
     if not train:
         return _collect_finished(spec, out)
+    cells = spec.cells()
+    # Every cell still to train is checked before the first is: a dataset missing here should stop
+    # the grid now, not after hours of training, and before anything in ``out`` is rewritten.
+    reasons = {cell.key: refusal(spec, cell) for cell in cells if _finished(out, cell) is None}
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", asdict(spec))
-    cells = spec.cells()
     bar = None
     if progress:
         bar = tqdm(total=len(cells) * spec.evals, desc="bench", unit="segment", dynamic_ncols=True)
@@ -288,7 +300,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
         for cell in cells:
             if bar is not None:
                 bar.set_postfix_str(cell.key, refresh=True)
-            reason = refusal(spec, cell)
+            reason = reasons.get(cell.key)
             if reason is not None:
                 refused.append({"cell": asdict(cell), "reason": reason})
                 if bar is not None:
@@ -323,13 +335,16 @@ def _collect_finished(spec: BenchSpec, out: Path) -> dict[str, Any]:
     """The summary of the cells of ``spec`` that have a result.json in ``out``; nothing is trained."""
     results, refused, unfinished = [], [], []
     for cell in spec.cells():
-        reason = refusal(spec, cell)
+        result_path = _finished(out, cell)
+        if result_path is not None:
+            results.extend(cell_results(read_json(result_path, "bench result"), asdict(spec)))
+            continue
+        try:
+            reason = refusal(spec, cell)
+        except DataUnavailableError:  # publishing what has finished needs no data; the rest waits for it
+            reason = None
         if reason is not None:
             refused.append({"cell": asdict(cell), "reason": reason})
-            continue
-        result_path = out / "cells" / cell.key / "result.json"
-        if result_path.is_file():
-            results.extend(cell_results(read_json(result_path, "bench result"), asdict(spec)))
         else:
             unfinished.append(cell.key)
     if not results:
