@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from ganzoo.bench import BenchSpec, grid, run_grid
 from ganzoo.bench.leaderboard import aggregate
+from ganzoo.build import build_dataset
 from ganzoo.cli import cli
 from ganzoo.errors import DataUnavailableError
 
@@ -151,6 +152,24 @@ def test_missing_data_stops_the_grid_before_it_rewrites_anything_and_finished_ce
     summary = run_grid(more_seeds, out, progress=False, train=False)
     assert {r["cell"]["seed"] for r in summary["results"]} == {0} and len(summary["results"]) == 2
     assert summary["not_finished"] == ["mlp__hinge__toy-ring__s1"] and summary["refused"] == []
+
+
+def test_a_grid_builds_each_dataset_once_to_check_its_cells(monkeypatch) -> None:
+    """Checking a grid's cells builds each of its datasets once: a published grid is 18 cells on one
+    60,000-image dataset, and the refusals still name the incompatible cells."""
+    built = []
+
+    def counting(spec):
+        built.append(spec.name)
+        return build_dataset(spec)
+
+    monkeypatch.setattr(grid, "build_dataset", counting)
+    spec = small_spec()  # mlp and dcgan x two losses x two seeds on toy-ring
+    reasons = grid.refusals(spec, spec.cells())
+    assert built == ["toy-ring"]
+    assert {key for key, reason in reasons.items() if reason is not None} == {
+        cell.key for cell in spec.cells() if cell.arch == "dcgan"}
+    assert len(reasons) == 8
 
 
 @pytest.mark.parametrize(

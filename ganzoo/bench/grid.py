@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .. import args as typed_args
 from .. import registry
 from ..build import PluginSpec, build_dataset, check_compatible
-from ..contracts import paper_defaults
+from ..contracts import DataSpec, paper_defaults
 from ..engine.config import TrainConfig, default
 from ..engine.device import pick_device
 from ..engine.trainer import Trainer
@@ -140,14 +140,31 @@ def _data_spec(spec: BenchSpec, dataset: str) -> PluginSpec:
     return PluginSpec(dataset, {k: v for k, v in spec.data_args.items() if k in params})
 
 
-def refusal(spec: BenchSpec, cell: Cell) -> str | None:
-    """Why a cell cannot run (an incompatible combination), or None.
+def refusals(spec: BenchSpec, cells: list[Cell], missing_data_ok: bool = False) -> dict[str, str | None]:
+    """Why each cell cannot run (an incompatible combination), or None, by cell key.
 
     Only incompatibility is a refusal: a dataset that is not on disk or a bad argument is the user's
-    to mend, and raises, so that a grid is never published as if all its cells were refused."""
-    data, _ = build_dataset(_data_spec(spec, cell.dataset))
+    to mend, and raises, so that a grid is never published as if all its cells were refused. With
+    ``missing_data_ok`` a dataset that is not here leaves its cells unrefused instead. Each dataset
+    is built once, not once per cell: a published grid has 18 cells on one 60,000-image dataset."""
+    data_specs: dict[str, DataSpec | None] = {}
+    reasons: dict[str, str | None] = {}
+    for cell in cells:
+        if cell.dataset not in data_specs:
+            try:
+                data_specs[cell.dataset] = build_dataset(_data_spec(spec, cell.dataset))[0].spec()
+            except DataUnavailableError:
+                if not missing_data_ok:
+                    raise
+                data_specs[cell.dataset] = None
+        data = data_specs[cell.dataset]
+        reasons[cell.key] = None if data is None else _incompatibility(cell, data)
+    return reasons
+
+
+def _incompatibility(cell: Cell, data: DataSpec) -> str | None:
     try:
-        check_compatible(cell.arch, cell.loss, [t.name for t in variant_tricks(cell.tricks)], data.spec(), cell.dataset)
+        check_compatible(cell.arch, cell.loss, [t.name for t in variant_tricks(cell.tricks)], data, cell.dataset)
     except IncompatibleError as exc:
         return str(exc)
     return None
@@ -288,7 +305,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
     cells = spec.cells()
     # Every cell still to train is checked before the first is: a dataset missing here should stop
     # the grid now, not after hours of training, and before anything in ``out`` is rewritten.
-    reasons = {cell.key: refusal(spec, cell) for cell in cells if _finished(out, cell) is None}
+    reasons = refusals(spec, [cell for cell in cells if _finished(out, cell) is None])
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", asdict(spec))
     bar = None
@@ -334,17 +351,18 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
 def _collect_finished(spec: BenchSpec, out: Path) -> dict[str, Any]:
     """The summary of the cells of ``spec`` that have a result.json in ``out``; nothing is trained."""
     results, refused, unfinished = [], [], []
+    waiting = []
     for cell in spec.cells():
         result_path = _finished(out, cell)
         if result_path is not None:
             results.extend(cell_results(read_json(result_path, "bench result"), asdict(spec)))
-            continue
-        try:
-            reason = refusal(spec, cell)
-        except DataUnavailableError:  # publishing what has finished needs no data; the rest waits for it
-            reason = None
-        if reason is not None:
-            refused.append({"cell": asdict(cell), "reason": reason})
+        else:
+            waiting.append(cell)
+    # Publishing what has finished needs no data; the cells that wait for it are listed as not finished.
+    reasons = refusals(spec, waiting, missing_data_ok=True)
+    for cell in waiting:
+        if reasons[cell.key] is not None:
+            refused.append({"cell": asdict(cell), "reason": reasons[cell.key]})
         else:
             unfinished.append(cell.key)
     if not results:
