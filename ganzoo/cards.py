@@ -330,6 +330,8 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool, license: st
     ema_text = f"decay {ema:g}, from step {training.get('ema_start', 0)}" if ema else "off"
     world = summary.world_size
     g_steps = training.get("g_steps", 1)
+    decay_until = training.get("lr_decay_until")
+    decay = f", falling in a line to 0 at step {_fmt(decay_until)}" if decay_until else ""
     hardware = (summary.hardware or "not recorded") + (f" x {world} processes" if world and world > 1 else "")
 
     training_rows = [
@@ -337,7 +339,7 @@ def _context(info: dict[str, Any], model_id: str, has_samples: bool, license: st
         ("batch size", _fmt(training.get("batch_size", "?"))),
         ("images seen", f"{summary.images_seen:,}" if summary.images_seen is not None else "not recorded"),
         ("optimizer", _fmt(known(resolved.optimizer, training.get("optimizer")))),
-        ("learning rates", f"G {_fmt(known(resolved.lr_g))}, D {_fmt(known(resolved.lr_d))}"),
+        ("learning rates", f"G {_fmt(known(resolved.lr_g))}, D {_fmt(known(resolved.lr_d))}" + decay),
         ("betas", _fmt(known(resolved.betas))),
         ("D steps per G step (n_critic)", _fmt(known(resolved.n_critic))),
         ("EMA of generator weights", ema_text),

@@ -12,7 +12,7 @@ from ganzoo.bench import BenchSpec, grid, run_grid
 from ganzoo.bench.leaderboard import aggregate
 from ganzoo.build import build_dataset
 from ganzoo.cli import cli
-from ganzoo.errors import DataUnavailableError
+from ganzoo.errors import ConfigError, DataUnavailableError
 
 SMALL_MLP = {"g_hidden": "16,16", "d_hidden": "16,16"}
 
@@ -154,6 +154,18 @@ def test_missing_data_stops_the_grid_before_it_rewrites_anything_and_finished_ce
     assert summary["not_finished"] == ["mlp__hinge__toy-ring__s1"] and summary["refused"] == []
 
 
+def test_lr_decay_linear_decays_each_cell_to_its_last_step_across_its_segments(tmp_path) -> None:
+    spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0], steps=4, evals=2, lr_decay="linear")
+    run_grid(spec, tmp_path / "bench", progress=False)
+    run = tmp_path / "bench" / "cells" / spec.cells()[0].key / "run"
+    # Trained in two segments (to step 2, then resumed to 4), both on the one line that ends at step 4.
+    assert json.loads((run / "config.json").read_text())["training"]["lr_decay_until"] == 4
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [2, 4]  # each segment's end
+    assert json.loads((tmp_path / "bench" / "bench.json").read_text())["lr_decay"] == "linear"
+    with pytest.raises(ConfigError, match="give --steps"):
+        small_spec(steps=None, time_budget_s=5.0, lr_decay="linear").validate()
+
+
 def test_a_grid_builds_each_dataset_once_to_check_its_cells(monkeypatch) -> None:
     """Checking a grid's cells builds each of its datasets once: a published grid is 18 cells on one
     60,000-image dataset, and the refusals still name the incompatible cells."""
@@ -179,6 +191,7 @@ def test_a_grid_builds_each_dataset_once_to_check_its_cells(monkeypatch) -> None
         (["--arch", "mlpp", "--loss", "hinge", "--dataset", "toy-ring"], "did you mean 'mlp'"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "a,b"], "--seeds expects"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "nope=1"], "accepts nope"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--time-budget", "3", "--lr-decay", "linear"], "give --steps"),
     ],
 )
 def test_bench_bad_input_is_one_line(tmp_path, capsys, args, expected) -> None:

@@ -55,6 +55,33 @@ def test_resume_matches_uninterrupted_run_step_for_step(tmp_path) -> None:
     assert [json.loads(line)["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
 
 
+def test_lr_decay_until_lowers_both_rates_in_a_line_to_zero_and_a_resume_follows_the_same_line(tmp_path) -> None:
+    straight = Trainer(config(steps=6, lr_decay_until=6), tmp_path / "straight", progress=False)
+    straight.fit()
+    base_g, base_d = straight.hp.lr_g, straight.hp.lr_d
+    # The last of 6 steps (step index 5) ran at 1/6 of each rate: the next would have been 0.
+    assert straight.opt_g.param_groups[0]["lr"] == pytest.approx(base_g / 6)
+    assert straight.opt_d.param_groups[0]["lr"] == pytest.approx(base_d / 6)
+    half = Trainer(config(steps=3, lr_decay_until=6), tmp_path / "resumed", progress=False)
+    half.fit()
+    assert half.opt_g.param_groups[0]["lr"] == pytest.approx(base_g * 4 / 6)  # step index 2
+    Trainer(config(steps=6, lr_decay_until=6), tmp_path / "resumed", resume=True, progress=False).fit()
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    Trainer(config(steps=6), tmp_path / "constant", progress=False).fit()
+    assert not torch.equal(a["model.generator.net.0.weight"], weights(tmp_path / "constant")["model.generator.net.0.weight"])
+    saved = json.loads((tmp_path / "straight" / "config.json").read_text())
+    assert saved["training"]["lr_decay_until"] == 6
+    assert "falling in a line to 0 at step 6 |" in render_card_from({**saved, "weights": {}}, "org/decayed")
+    # Past the step where the rates reach 0 is refused, for a new run and for a resume alike.
+    with pytest.raises(ConfigError, match="--steps 7 runs past --lr-decay-until 6"):
+        Trainer(config(steps=7, lr_decay_until=6), tmp_path / "past", progress=False)
+    with pytest.raises(ConfigError, match="--steps 8 runs past --lr-decay-until 6"):
+        Trainer(config(steps=8), tmp_path / "resumed", resume=True, progress=False)
+    longer = Trainer(config(steps=8, lr_decay_until=12), tmp_path / "resumed", resume=True, progress=False)
+    assert {"setting": "lr_decay_until", "from": 6, "to": 12} == {k: v for k, v in longer.changes[-1].items() if k != "step"}
+
+
 def _adam_steps(optimizer: torch.optim.Optimizer) -> set[int]:
     return {int(state["step"]) for state in optimizer.state.values()}
 

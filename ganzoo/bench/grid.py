@@ -60,6 +60,9 @@ class BenchSpec:
     lr_g: float | None = None  # None: the plugins' paper defaults, as in `ganzoo train`
     lr_d: float | None = None
     betas: tuple[float, float] | None = None
+    # "linear": each cell's learning rates fall in a straight line to 0 at its last generator step
+    # (the engine's --lr-decay-until), the same line across the cell's segments.
+    lr_decay: Literal["none", "linear"] = "none"
     # What ``steps`` counts: generator steps, or discriminator steps as Lucic et al. count their
     # epochs (a loss with n_critic D steps per G step then gets steps // n_critic generator steps).
     step_unit: Literal["generator", "discriminator"] = "generator"
@@ -82,6 +85,10 @@ class BenchSpec:
             raise ConfigError("--evals must be at least 1")
         if self.g_steps < 1:
             raise ConfigError(f"--g-steps must be at least 1, got {self.g_steps}")
+        if self.lr_decay not in ("none", "linear"):
+            raise ConfigError(f"--lr-decay must be none or linear, got {self.lr_decay!r}")
+        if self.lr_decay == "linear" and self.steps is None:
+            raise ConfigError("--lr-decay linear decays to 0 at the last step, which a --time-budget does not fix; give --steps")
         if self.step_unit not in ("generator", "discriminator"):
             raise ConfigError(f"--steps-of must be generator or discriminator, got {self.step_unit!r}")
         for loss, settings in self.per_loss.items():
@@ -241,7 +248,7 @@ def _train_config(spec: BenchSpec, cell: Cell, data_spec: PluginSpec, step_targe
         tricks=variant_tricks(cell.tricks), steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
         batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema, optimizer=own.get("optimizer"),
         lr_g=own.get("lr_g", spec.lr_g), lr_d=own.get("lr_d", spec.lr_d), betas=own.get("betas", spec.betas),
-        n_critic=own.get("n_critic"), g_steps=spec.g_steps,
+        n_critic=own.get("n_critic"), g_steps=spec.g_steps, lr_decay_until=steps if spec.lr_decay == "linear" else None,
         sample_every=10**12, checkpoint_every=checkpoint_every, keep_checkpoints=1, log_every=25,
     )
 

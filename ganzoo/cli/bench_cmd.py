@@ -57,6 +57,8 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--lr-g", type=click.FloatRange(0, None, min_open=True), default=None, help="Generator learning rate (default: the paper's).")
 @click.option("--lr-d", type=click.FloatRange(0, None, min_open=True), default=None, help="Discriminator learning rate (default: the paper's).")
 @click.option("--betas", default=None, metavar="B1,B2", help="Adam betas (default: the paper's).")
+@click.option("--lr-decay", default=None, type=click.Choice(["none", "linear"]),
+              help="linear: each cell's learning rates fall in a straight line to 0 at its last step (needs --steps) [default: none].")
 @click.option("--arch-arg", multiple=True, metavar="K=V", help="Architecture argument, given to every architecture that accepts it.")
 @click.option("--data-arg", multiple=True, metavar="K=V", help="Dataset argument, given to every dataset that accepts it.")
 @click.option("--metrics", "metrics_text", default=None, help="Comma list of metrics (default: all that fit the data).")
@@ -69,7 +71,7 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
                    "(a grid run in pieces, published as far as it has come).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, time_budget, g_steps, evals, batch_size, lr_g, lr_d, betas,
-            arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, finished_only, quiet) -> None:
+            lr_decay, arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, finished_only, quiet) -> None:
     """Train every ARCH x LOSS x TRICKS x DATASET x SEED under one budget, score it, and write a leaderboard.
 
     Every cell is scored on its EMA generator and on its raw one (raw alone where a preset trains no EMA, as
@@ -90,7 +92,7 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
         archs=_names(archs, "--arch"), losses=_names(losses, "--loss"), datasets=_names(datasets, "--dataset"),
         tricks=[t.strip() for t in tricks] or None, seeds=_seeds(seeds), steps=steps, step_unit=step_unit, time_budget_s=time_budget,
         g_steps=g_steps, evals=evals, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, betas=convert(betas, tuple[float, float], "--betas") if betas else None,
-        arch_args=parse_pairs(arch_arg, "--arch-arg"), data_args=parse_pairs(data_arg, "--data-arg"),
+        lr_decay=lr_decay, arch_args=parse_pairs(arch_arg, "--arch-arg"), data_args=parse_pairs(data_arg, "--data-arg"),
         metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
     )
     spec = BenchSpec(**resolve(preset, given, BUILT_IN))

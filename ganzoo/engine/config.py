@@ -6,9 +6,9 @@ Each engine setting is declared once, as a field made by :func:`setting`: its de
 ``ganzoo train --help`` stays fast.
 
 A resume may change two kinds of settings: bookkeeping (``resumable``: steps, logging, the device)
-freely, and the hyper-parameters a diverging run needs changed (``tunable``: the learning rates,
-n_critic, g_steps and every trick's arguments), each change recorded with its step in the run's
-config.json under ``resume_changes``.
+freely, and the hyper-parameters a diverging run needs changed (``tunable``: the learning rates and
+their decay, n_critic, g_steps and every trick's arguments), each change recorded with its step in
+the run's config.json under ``resume_changes``.
 """
 from __future__ import annotations
 
@@ -93,6 +93,9 @@ class TrainConfig:
                                  bounds=POSITIVE, tunable=True)
     lr_d: float | None = setting(None, "Discriminator learning rate (two time-scale rule when different); a --resume "
                                  "may change it.", bounds=POSITIVE, tunable=True)
+    lr_decay_until: int | None = setting(
+        None, "Lower both learning rates in a straight line to 0 at this generator step (usually the final --steps); "
+        "unset keeps them constant. A --resume may change it.", bounds=POSITIVE, tunable=True, metavar="STEP")
     betas: tuple[float, float] | None = setting(
         None, "Adam betas (default: the paper's).", bounds=Bounds(0, 1, high_open=True), metavar="B1,B2")
     n_critic: int | None = setting(None, "Discriminator steps per generator step (default: the loss's); a --resume may "
@@ -143,6 +146,10 @@ class TrainConfig:
                 # Say "or 'none'" where None is a choice rather than "use the default".
                 none = " or 'none'" if f.default is not None and _optional(hint) else ""
                 raise ConfigError(f"{label} must be {facts.bounds}{none}, got {value}")
+
+        if self.lr_decay_until is not None and self.steps > self.lr_decay_until:
+            raise ConfigError(f"--steps {self.steps} runs past --lr-decay-until {self.lr_decay_until}, where the learning "
+                              "rates reach 0; give a --lr-decay-until of at least --steps")
 
     def engine_settings(self) -> dict[str, Any]:
         """The "training" section of config.json."""

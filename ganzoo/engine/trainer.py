@@ -99,6 +99,8 @@ class Trainer:
             self.device = torch.device("cuda", self.dist.local_rank)
         self.progress = progress and self.dist.is_main
         self.config = self._check_resume(config) if self.resume else config
+        if self.resume:
+            self.config.validate()  # the saved settings with the resume's: a longer --steps may outrun the rates' decay
         torch.manual_seed(self.config.seed)
         random.seed(self.config.seed)
         self._build_plugins()
@@ -196,7 +198,7 @@ class Trainer:
         changed = differences(saved, requested)
         if changed:
             raise ConfigError(f"--resume with different settings ({'; '.join(changed)}); a resume may change only the learning "
-                              "rates, --n-critic, --g-steps, tricks' arguments and bookkeeping; use the original command or a new --out")
+                              "rates and their decay, --n-critic, --g-steps, tricks' arguments and bookkeeping; use the original command or a new --out")
         changes = resume_changes(saved, requested)
         apply_changes(saved, changes)
         resolved = saved_json.get("resolved") if isinstance(saved_json.get("resolved"), dict) else {}
@@ -287,6 +289,7 @@ class Trainer:
     def train_step(self, batches: Iterator[Batch]) -> tuple[dict[str, Tensor], dict[str, float]]:
         """One generator step: the discriminator's n_critic updates, then the generator's update(s).
         Returns the logged terms and what the end-of-step hooks reported."""
+        self._schedule_learning_rates()
         fetched = self._next_batches(batches, self.hp.n_critic + self.lookahead)
         critic = self.discriminator_step(fetched[: self.hp.n_critic])
         ahead = fetched[self.hp.n_critic :]
@@ -303,6 +306,17 @@ class Trainer:
         for hooks in self.hooks:
             stats.update(hooks.end_step(end, stats))
         return logs, stats
+
+    def _schedule_learning_rates(self) -> None:
+        """--lr-decay-until: both rates fall in a straight line from their set values to 0 at that step.
+        They follow from the step count alone, so a resumed run takes the same rates step for step."""
+        until = self.config.lr_decay_until
+        if until is None:
+            return
+        scale = 1 - self.step / until
+        for opt, lr in ((self.opt_g, self.hp.lr_g), (self.opt_d, self.hp.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
 
     def discriminator_step(self, fetched: list[Batch]) -> CriticResult:
         # (1) Update D: maximize its objective over n_critic updates, each on a fresh real batch,
