@@ -184,12 +184,22 @@ def test_a_grid_builds_each_dataset_once_to_check_its_cells(monkeypatch) -> None
     assert len(reasons) == 8
 
 
+@pytest.mark.parametrize("text,seeds", [("3", [0, 1, 2]), ("5-9", [5, 6, 7, 8, 9]), ("7-7", [7]), ("0,4", [0, 4]), ("1,", [1])])
+def test_seeds_are_a_count_a_range_or_a_list(text, seeds) -> None:
+    from ganzoo.cli.bench_cmd import _seeds
+
+    assert _seeds(text) == seeds
+
+
 @pytest.mark.parametrize(
     "args,expected",
     [
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--steps", "4", "--time-budget", "3"], "exactly one budget"),
         (["--arch", "mlpp", "--loss", "hinge", "--dataset", "toy-ring"], "did you mean 'mlp'"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "a,b"], "--seeds expects"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "9-5"], "runs backwards"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "1,1"], "names a seed twice"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "5-x"], "--seeds expects"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "nope=1"], "accepts nope"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--time-budget", "3", "--lr-decay", "linear"], "give --steps"),
     ],

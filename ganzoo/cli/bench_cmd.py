@@ -21,14 +21,25 @@ def _names(text: str | None, option: str) -> list[str] | None:
 
 
 def _seeds(text: str | None) -> list[int] | None:
+    """"3" is a count (seeds 0, 1, 2), "5-9" a range (both ends included), "0,4" a list ("1," is seed 1 alone)."""
     if text is None:
         return None
+    ranged = "," not in text and "-" in text
     try:
-        if "," not in text and text.isdigit():
-            return list(range(int(text)))  # "3" means seeds 0, 1, 2
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"--seeds expects a count (3) or a list (0,1,2), got {text!r}") from None
+        if "," not in text and text.strip().isdigit():
+            return list(range(int(text)))
+        if ranged:
+            low, high = (int(v) for v in text.split("-"))
+            seeds = list(range(low, high + 1))
+        else:
+            seeds = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:  # int() of a word, or a range with other than two ends
+        raise ConfigError(f"--seeds expects a count (3), a range (5-9) or a list (0,1,2), got {text!r}") from None
+    if ranged and not seeds:
+        raise ConfigError(f"--seeds range {text!r} runs backwards; give the lower seed first, as in {high}-{low}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {text!r} names a seed twice; give each seed once")
+    return seeds
 
 
 PRESET_HELP = "; ".join(f"{name}: {p.summary}" for name, p in PRESETS.items())
@@ -45,7 +56,7 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--trick", "tricks", multiple=True, metavar="NAME[:K=V,...][+NAME...]|none",
               help="One variant's tricks, joined with '+'; repeat for more variants of the grid ('none': the plain "
                    "variant; without --trick, only the plain one).")
-@click.option("--seeds", default=None, help="Number of seeds (0..N-1) or a comma list [default: 3].")
+@click.option("--seeds", default=None, help="Number of seeds (3: seeds 0-2), a range (5-9) or a comma list (0,4; '1,' is seed 1 alone) [default: 3].")
 @click.option("--steps", type=click.IntRange(1, None), default=None, help=f"Budget per cell in generator steps [default: {default('steps')}].")
 @click.option("--steps-of", "step_unit", default=None, type=click.Choice(["generator", "discriminator"]),
               help="What --steps counts: generator steps, or discriminator steps (each loss then gets steps // n_critic "
