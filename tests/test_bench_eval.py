@@ -159,7 +159,8 @@ def test_lr_decay_linear_decays_each_cell_to_its_last_step_across_its_segments(t
     run_grid(spec, tmp_path / "bench", progress=False)
     run = tmp_path / "bench" / "cells" / spec.cells()[0].key / "run"
     # Trained in two segments (to step 2, then resumed to 4), both on the one line that ends at step 4.
-    assert json.loads((run / "config.json").read_text())["training"]["lr_decay_until"] == 4
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["training"]["lr_decay_until"] == 4 and "resume_changes" not in saved  # no segment re-planned the line
     assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [2, 4]  # each segment's end
     assert json.loads((tmp_path / "bench" / "bench.json").read_text())["lr_decay"] == "linear"
     with pytest.raises(ConfigError, match="give --steps"):
