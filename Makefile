@@ -97,6 +97,8 @@ TOY_GOAL_NETS = --batch-size 256 --arch-arg g_hidden=256,256,256 --arch-arg d_hi
 bench-toy-goal: $(STAMP)
 	$(BIN)/ganzoo bench --arch mlp --loss hinge --dataset toy-ring-pacgan --seeds 10 --steps 40000 --evals 4 \
 	  $(TOY_GOAL_NETS) --out benchmarks/toy-goal/ring-hinge
+	$(BIN)/ganzoo bench --arch mlp --loss hinge --lr-decay linear --dataset toy-ring-pacgan --seeds 10 --steps 40000 \
+	  --evals 4 $(TOY_GOAL_NETS) --out benchmarks/toy-goal/ring-hinge-decay
 	$(BIN)/ganzoo bench --arch mlp --loss hinge --trick pack:m=2 --dataset toy-grid-pacgan --seeds 10 --steps 30000 \
 	  --evals 6 $(TOY_GOAL_NETS) --out benchmarks/toy-goal/grid-hinge-pack2
 
