@@ -88,8 +88,8 @@ bench-toy-remedies: $(STAMP)
 
 # ganzoo's own configurations for the goals on PacGAN's ring and grid (8/8 modes with >= 97% high-quality
 # samples, 25/25 with >= 95%, mean over 10 trials) on their protocol, with smaller networks than PacGAN's
-# and the hinge loss at its defaults: on the ring 40,000 generator steps, on the grid packing (m=2) and
-# 30,000. About 40 and 21 minutes a trial on one CPU thread while a second bench process on the same --out
+# and the hinge loss at its defaults: on the ring 40,000 generator steps at a fixed rate and with both rates
+# decaying linearly to 0 (--lr-decay linear), on the grid packing (m=2) and 30,000. About 40 and 21 minutes a trial on one CPU thread while a second bench process on the same --out
 # uses the other; the one-seed scouting runs that chose them are in benchmarks/toy-goal/ (README).
 .PHONY: bench-toy-goal
 TOY_GOAL_NETS = --batch-size 256 --arch-arg g_hidden=256,256,256 --arch-arg d_hidden=256,256 --arch-arg latent_dim=2 \
