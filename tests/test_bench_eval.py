@@ -167,6 +167,28 @@ def test_lr_decay_linear_decays_each_cell_to_its_last_step_across_its_segments(t
         small_spec(steps=None, time_budget_s=5.0, lr_decay="linear").validate()
 
 
+def test_a_rerun_with_other_settings_is_refused_before_it_touches_the_grid(tmp_path) -> None:
+    """A rerun resumes half-trained cells and keeps finished ones: under other settings one leaderboard
+    would mix two setups. The grid's axes, the device and the preset's name may change."""
+    out = tmp_path / "bench"
+    spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0])
+    run_grid(spec, out, progress=False)
+    published = {name: (out / name).read_bytes() for name in ("results.json", "leaderboard.md", "index.html", "bench.json")}
+    for train in (True, False):
+        with pytest.raises(ConfigError, match=r"other settings \(batch_size 16 -> 32; lr_decay \"none\" -> \"linear\"\)"):
+            run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0], batch_size=32, lr_decay="linear"), out,
+                     progress=False, train=train)
+    assert published == {name: (out / name).read_bytes() for name in published}
+    assert not (out / "cells" / "mlp__hinge__toy-ring__s1").exists()
+
+    # A bench.json written before a setting existed had that setting's default.
+    saved = json.loads((out / "bench.json").read_text())
+    del saved["lr_decay"], saved["g_steps"]
+    (out / "bench.json").write_text(json.dumps(saved))
+    summary = run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1], device="auto", preset="mine"), out, progress=False)
+    assert {r["cell"]["seed"] for r in summary["results"]} == {0, 1}
+
+
 def test_a_grid_builds_each_dataset_once_to_check_its_cells(monkeypatch) -> None:
     """Checking a grid's cells builds each of its datasets once: a published grid is 18 cells on one
     60,000-image dataset, and the refusals still name the incompatible cells."""

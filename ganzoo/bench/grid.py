@@ -4,8 +4,9 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -31,6 +32,9 @@ from .records import GENERATORS, NO_TRICK, PER_LOSS_SETTINGS, Cell, cell_results
 
 CLAIM = "claim.lock"  # in a cell's folder: held by the bench process training that cell
 CHECKPOINTS_PER_CELL = 20
+# The settings a rerun on an existing --out may change: the grid's axes (new cells train, the
+# finished ones keep their results), where it runs, and the preset's name, which is only recorded.
+FREE_TO_CHANGE = ("archs", "losses", "datasets", "seeds", "tricks", "device", "preset")
 
 
 class CellStopped(GanzooError):
@@ -307,6 +311,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
     published as far as it has come.
     """
     spec.validate()
+    check_same_settings(spec, out)
     if not train:
         return _collect_finished(spec, out)
     cells = spec.cells()
@@ -353,6 +358,34 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
                "wall_time_s": round(time.perf_counter() - started, 1)}
     _publish(out, summary)
     return summary
+
+
+def check_same_settings(spec: BenchSpec, out: Path) -> None:
+    """Refuse to resume or publish ``out`` with settings other than the ones its cells ran with.
+
+    A half-trained cell would otherwise go on under the new ones and a finished one keep the old, and
+    one leaderboard would show both under the new bench.json. A setting an older bench.json lacks had
+    its default then, as it has now."""
+    path = out / "bench.json"
+    if not path.is_file():
+        return
+    saved = read_json(path, "bench settings")
+    given = json.loads(json.dumps(asdict(spec)))  # tuples as lists, as bench.json holds them
+    changed = []
+    for f in fields(BenchSpec):
+        if f.name in FREE_TO_CHANGE:
+            continue
+        before = saved[f.name] if f.name in saved else _default_json(f)
+        if before != given[f.name]:
+            changed.append(f"{f.name} {json.dumps(before)} -> {json.dumps(given[f.name])}")
+    if changed:
+        raise ConfigError(f"{out} holds a bench run with other settings ({'; '.join(changed)}): give the same "
+                          "settings to resume or publish it, or another --out for a new grid")
+
+
+def _default_json(f: Any) -> Any:
+    value = f.default_factory() if f.default_factory is not MISSING else f.default
+    return json.loads(json.dumps(value))
 
 
 def _collect_finished(spec: BenchSpec, out: Path) -> dict[str, Any]:

@@ -76,7 +76,7 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--n-generated", default=None, type=click.IntRange(2, None), help="Generated samples per image metric [default: 2000; the toys always use 2,500].")
 @click.option("--n-real", default=None, type=click.IntRange(2, None), help="Real samples per image metric [default: 2000].")
 @click.option("--device", default=None, help=f"Where cells train and are scored [default: {default('device')}].")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command to resume).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command to resume; a rerun may add cells, not change their settings).")
 @click.option("--finished-only", is_flag=True,
               help="Train nothing: write the leaderboard and page from the cells already finished in --out, naming the rest "
                    "(a grid run in pieces, published as far as it has come).")
