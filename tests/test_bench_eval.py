@@ -176,7 +176,7 @@ def test_a_rerun_with_other_settings_is_refused_before_it_touches_the_grid(tmp_p
     published = {name: (out / name).read_bytes() for name in ("results.json", "leaderboard.md", "index.html", "bench.json")}
     for train in (True, False):
         with pytest.raises(ConfigError, match=r"other settings \(batch_size 16 -> 32; lr_decay \"none\" -> \"linear\"\)"):
-            run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0], batch_size=32, lr_decay="linear"), out,
+            run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1], batch_size=32, lr_decay="linear"), out,
                      progress=False, train=train)
     assert published == {name: (out / name).read_bytes() for name in published}
     assert not (out / "cells" / "mlp__hinge__toy-ring__s1").exists()
