@@ -370,12 +370,12 @@ def check_same_settings(spec: BenchSpec, out: Path) -> None:
     if not path.is_file():
         return
     saved = read_json(path, "bench settings")
-    given = json.loads(json.dumps(asdict(spec)))  # tuples as lists, as bench.json holds them
+    given = _as_saved(asdict(spec))
     changed = []
     for f in fields(BenchSpec):
         if f.name in FREE_TO_CHANGE:
             continue
-        before = saved[f.name] if f.name in saved else _default_json(f)
+        before = saved[f.name] if f.name in saved else _as_saved(f.default_factory() if f.default_factory is not MISSING else f.default)
         if before != given[f.name]:
             changed.append(f"{f.name} {json.dumps(before)} -> {json.dumps(given[f.name])}")
     if changed:
@@ -383,8 +383,8 @@ def check_same_settings(spec: BenchSpec, out: Path) -> None:
                           "settings to resume or publish it, or another --out for a new grid")
 
 
-def _default_json(f: Any) -> Any:
-    value = f.default_factory() if f.default_factory is not MISSING else f.default
+def _as_saved(value: Any) -> Any:
+    """``value`` as bench.json holds it (tuples as lists)."""
     return json.loads(json.dumps(value))
 
 
