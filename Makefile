@@ -113,6 +113,15 @@ bench-stacked: $(STAMP) data
 	  $(BIN)/ganzoo bench --preset pacgan-stacked --trick pack:m=$$m --batch-size $$((64 * m)) --out benchmarks/stacked/pack$$m || exit 1; \
 	done
 
+# What runs on a CPU so far (benchmarks/stacked-20k/): the same setup at a fifth of the budget, 20,000 steps,
+# DCGAN over 3 trials and PacDCGAN2 over 2, about 40 and 65 minutes a trial on one CPU thread beside a second
+# process. Read it against benchmarks/stacked_reference.py (the counter on real stacked images).
+.PHONY: bench-stacked-20k
+bench-stacked-20k: $(STAMP) data
+	$(BIN)/ganzoo bench --preset pacgan-stacked --seeds 3 --steps 20000 --evals 4 --device cpu --out benchmarks/stacked-20k/dcgan
+	$(BIN)/ganzoo bench --preset pacgan-stacked --seeds 2 --steps 20000 --evals 4 --trick pack:m=2 --batch-size 128 \
+	  --device cpu --out benchmarks/stacked-20k/pack2
+
 # Lucic et al. 2018's loss comparison on Fashion-MNIST, `--preset lucic`: their networks and per-loss
 # defaults, 15,625 discriminator steps, 3 seeds, FID at 10k vs 10k (raw generator). BEGAN runs on the
 # ganzoo-began plugin's `lucic-began` networks (the study's G, a small autoencoder D), in a folder of

@@ -330,6 +330,10 @@ def test_pacgan_stacked_preset_counts_the_thousand_modes_with_two_generator_upda
     assert config["architecture"]["args"]["channels"] == 3 or config["data_shape"][0] == 3
     board = (out / "leaderboard.md").read_text()
     assert "2 generator steps, 2 generator updates per step" in board and "stacked-MNIST" in board
+    # the KL orders the table and is plotted along training, so the stacked runs get their curves
+    kls = [float(line.split(" | ")[4].split()[0]) for line in board.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    assert len(kls) == 2 and kls == sorted(kls)
+    assert (out / "plots" / "stacked-fashion-mnist_stacked_kl_to_uniform_vs_step.png").is_file()
 
 
 def test_pacgan_stacked_preset_has_their_budget_and_protocol() -> None:
