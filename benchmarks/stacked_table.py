@@ -1,0 +1,63 @@
+"""The README's Stacked Fashion-MNIST table, from the finished cells of the committed stacked benchmarks.
+
+    python benchmarks/stacked_table.py      # prints the markdown table
+
+Reads ``benchmarks/stacked-20k/*/cells/*/result.json`` (the raw generator: PacGAN trains no EMA) and
+writes one row per variant: modes hit of 1,000 and KL to uniform, mean ± sample std over the trials
+with each trial's figure, the KL at every scoring point along training (mean over the trials), and
+the counter's figure on real stacked images (``stacked_reference.json``) as the ceiling.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNS = HERE / "stacked-20k"
+NAMES = {"": "DCGAN", "pack:m=2": "PacDCGAN2", "pack:m=3": "PacDCGAN3", "pack:m=4": "PacDCGAN4"}
+
+
+def finished_cells() -> dict[str, list[dict]]:
+    """Each variant's raw-generator results, in trial order."""
+    by_tricks: dict[str, list[dict]] = {}
+    for path in sorted(RUNS.glob("*/cells/*/result.json")):
+        for result in json.loads(path.read_text())["results"]:
+            if result["generator"] == "raw":
+                by_tricks.setdefault(result["cell"]["tricks"], []).append(result)
+    for results in by_tricks.values():
+        results.sort(key=lambda r: r["cell"]["seed"])
+    return by_tricks
+
+
+def spread(values: list[float], digits: int) -> str:
+    mean = statistics.fmean(values)
+    each = f" ({', '.join(f'{v:.{digits}f}' for v in values)})" if len(values) > 1 else ""
+    text = f"{mean:.{digits}f}" if len(values) == 1 else f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+    return text + each
+
+
+def along_training(results: list[dict]) -> str:
+    steps = sorted({p["step"] for r in results for p in r["curve"]})
+    means = [statistics.fmean(p["stacked_kl_to_uniform"] for r in results for p in r["curve"] if p["step"] == s) for s in steps]
+    return ", ".join(f"{s // 1000}k {m:.3f}" for s, m in zip(steps, means))
+
+
+def main() -> None:
+    print("| variant | trials | modes hit (of 1,000) | KL to uniform | KL along training (mean) | batch |")
+    print("|---|---|---|---|---|---|")
+    for tricks, results in sorted(finished_cells().items()):
+        finals = [r["final"] for r in results]
+        print(f"| {NAMES.get(tricks, tricks)} | {len(results)} | {spread([f['stacked_modes_hit'] for f in finals], 0)} | "
+              f"**{spread([f['stacked_kl_to_uniform'] for f in finals], 3)}** | {along_training(results)} | "
+              f"{results[0]['batch_size']} |")
+    reference = json.loads((HERE / "stacked_reference.json").read_text())
+    for split in ("train", "test"):
+        row = reference["rows"][f"classifier on real images, {split} split (ceiling)"]
+        print(f"| real stacked images, {split} split (the counter's ceiling) | {reference['draws']} draws | "
+                  f"{row['stacked_modes_hit_mean']:.0f} | {row['stacked_kl_to_uniform_mean']:.3f} ± "
+                  f"{row['stacked_kl_to_uniform_std']:.3f} | | |")
+
+
+if __name__ == "__main__":
+    main()
