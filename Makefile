@@ -114,7 +114,7 @@ bench-stacked: $(STAMP) data
 	done
 
 # What runs on a CPU so far (benchmarks/stacked-20k/): the same setup at a fifth of the budget, 20,000 steps,
-# DCGAN over 3 trials and PacDCGAN2 over 2, about 40 and 65 minutes a trial on one CPU thread beside a second
+# DCGAN over 3 trials and PacDCGAN2 over 2, about 45 and 60 minutes a trial on one CPU thread beside a second
 # process. Read it against benchmarks/stacked_reference.py (the counter on real stacked images).
 .PHONY: bench-stacked-20k
 bench-stacked-20k: $(STAMP) data

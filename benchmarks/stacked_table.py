@@ -55,8 +55,8 @@ def main() -> None:
     for split in ("train", "test"):
         row = reference["rows"][f"classifier on real images, {split} split (ceiling)"]
         print(f"| real stacked images, {split} split (the counter's ceiling) | {reference['draws']} draws | "
-                  f"{row['stacked_modes_hit_mean']:.0f} | {row['stacked_kl_to_uniform_mean']:.3f} ± "
-                  f"{row['stacked_kl_to_uniform_std']:.3f} | | |")
+              f"{row['stacked_modes_hit_mean']:.0f} | {row['stacked_kl_to_uniform_mean']:.3f} ± "
+              f"{row['stacked_kl_to_uniform_std']:.3f} | | |")
 
 
 if __name__ == "__main__":
