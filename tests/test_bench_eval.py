@@ -61,6 +61,38 @@ def test_grid_writes_results_leaderboard_and_plots_and_resumes(tmp_path) -> None
     assert before == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/result.json")}
 
 
+class _BarRecord:
+    """Stands in for the grid's tqdm bar and keeps what the grid told it."""
+    made: list["_BarRecord"] = []
+
+    def __init__(self, total: int, initial: int = 0, **_: object) -> None:
+        self.total, self.initial, self.updates = total, initial, 0
+        _BarRecord.made.append(self)
+
+    def update(self, n: int = 1) -> None:
+        self.updates += n
+
+    def set_postfix_str(self, *_: object, **__: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_rerun_bar_starts_past_finished_and_refused_cells(tmp_path, monkeypatch) -> None:
+    """Finished and refused cells are counted done from the start, so the bar's rate and estimate are
+    those of the cells still to train."""
+    monkeypatch.setattr(grid, "tqdm", _BarRecord)
+    monkeypatch.setattr(_BarRecord, "made", [])
+    out = tmp_path / "bench"
+    run_grid(small_spec(archs=["mlp", "dcgan"], losses=["hinge"], seeds=[0]), out)
+    run_grid(small_spec(archs=["mlp", "dcgan"], losses=["hinge"], seeds=[0, 1]), out)
+    first, rerun = _BarRecord.made
+    evals = small_spec().evals
+    assert (first.total, first.initial, first.updates) == (2 * evals, evals, evals)  # dcgan refused on 2D points
+    assert (rerun.total, rerun.initial, rerun.updates) == (4 * evals, 3 * evals, evals)  # mlp seed 0 finished before
+
+
 def test_half_done_cell_resumes_from_its_curve(tmp_path) -> None:
     out = tmp_path / "bench"
     spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0])

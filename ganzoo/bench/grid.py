@@ -320,9 +320,12 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
     reasons = refusals(spec, [cell for cell in cells if _finished(out, cell) is None])
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", asdict(spec))
+    # Cells finished before or refused count as done from the start, outside the bar's rate and estimate.
+    settled = {cell.key for cell in cells if reasons.get(cell.key) is not None or _finished(out, cell) is not None}
     bar = None
     if progress:
-        bar = tqdm(total=len(cells) * spec.evals, desc="bench", unit="segment", dynamic_ncols=True)
+        bar = tqdm(total=len(cells) * spec.evals, initial=len(settled) * spec.evals, desc="bench", unit="segment",
+                   dynamic_ncols=True)
     results, refused, elsewhere = [], [], []
     started = time.perf_counter()
     try:
@@ -332,8 +335,6 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
             reason = reasons.get(cell.key)
             if reason is not None:
                 refused.append({"cell": asdict(cell), "reason": reason})
-                if bar is not None:
-                    bar.update(spec.evals)
                 continue
             folder = out / "cells" / cell.key
             # Two bench processes on one folder share the grid: each cell is claimed by one of them.
@@ -343,7 +344,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
                     results.extend(run_cell(spec, cell, folder, on_segment=step, progress=bar is not None))
                 else:
                     elsewhere.append((cell, folder))
-            if not claimed and bar is not None:
+            if not claimed and bar is not None and cell.key not in settled:
                 bar.update(spec.evals)
     finally:
         if bar is not None:
