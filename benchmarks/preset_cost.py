@@ -29,6 +29,7 @@ from ganzoo.bench.grid import BenchSpec, _data_spec, _train_config
 from ganzoo.bench.presets import PRESETS, resolve
 from ganzoo.bench.records import Cell
 from ganzoo.engine.trainer import Trainer
+from ganzoo.locks import exclusive
 from ganzoo.safeio import read_json, write_json
 
 WARM_UP = 10
@@ -57,8 +58,7 @@ def main() -> None:
     spec = BenchSpec(**resolve(args.preset, given))
     first = [c for c in spec.cells() if c.seed == spec.seeds[0] and c.dataset == spec.datasets[0]]
     out = Path(__file__).with_name(f"cost-{args.preset}.json")
-    earlier = read_json(out, "preset cost") if out.is_file() else {}
-    rows = dict(earlier.get("cells", {})) if earlier.get("threads") == args.threads else {}
+    rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for cell in first:
             # loss[+tricks], and the architecture where it is not the preset's
@@ -73,9 +73,15 @@ def main() -> None:
                            "cell_training_minutes": round(per_step * g_steps / 60, 1)}
             print(f"{label:30} {per_step * 1000:7.1f} ms per generator step -> {per_step * g_steps / 60:6.1f} min "
                   f"for {g_steps:,} generator steps", flush=True)
-    write_json(out, {"preset": args.preset, "threads": args.threads,
-                     "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
-                     "budget_steps": spec.steps, "step_unit": spec.step_unit, "g_steps": spec.g_steps, "cells": rows})
+    # The file is read only now, under a lock: two timings of one preset running side by side each
+    # add their rows instead of the later one writing over the other's.
+    with exclusive(Path(tempfile.gettempdir()) / f"ganzoo-cost-{args.preset}.lock"):
+        earlier = read_json(out, "preset cost") if out.is_file() else {}
+        kept = dict(earlier.get("cells", {})) if earlier.get("threads") == args.threads else {}
+        write_json(out, {"preset": args.preset, "threads": args.threads,
+                         "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
+                         "budget_steps": spec.steps, "step_unit": spec.step_unit, "g_steps": spec.g_steps,
+                         "cells": {**kept, **rows}})
     print(f"wrote {out}")
 
 
