@@ -186,6 +186,25 @@ def test_missing_data_stops_the_grid_before_it_rewrites_anything_and_finished_ce
     assert summary["not_finished"] == ["mlp__hinge__toy-ring__s1"] and summary["refused"] == []
 
 
+def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
+    """A run naming fewer seeds than its folder holds ranks its own and says the others are there."""
+    out = tmp_path / "bench"
+    run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1]), out, progress=False)
+    result = CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "1,",
+                                      "--steps", "4", "--evals", "2", "--batch-size", "16", "--arch-arg", "g_hidden=16,16",
+                                      "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
+                                      "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
+    assert result.exit_code == 0, result.output
+    assert "1 finished cells in" in result.output and "--seeds 0-9" in result.output
+    summary = json.loads((out / "results.json").read_text())
+    assert {r["cell"]["seed"] for r in summary["results"]} == {1}
+    assert summary["outside_grid"] == ["mlp__hinge__toy-ring__s0"]
+    board = (out / "leaderboard.md").read_text()
+    assert "## Finished in this folder, outside this grid" in board and "- mlp__hinge__toy-ring__s0" in board
+    assert 'id="outside-grid"' in (out / "index.html").read_text()
+    assert run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1]), out, progress=False)["outside_grid"] == []
+
+
 def test_lr_decay_linear_decays_each_cell_to_its_last_step_across_its_segments(tmp_path) -> None:
     spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0], steps=4, evals=2, lr_decay="linear")
     run_grid(spec, tmp_path / "bench", progress=False)

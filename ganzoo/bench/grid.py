@@ -356,7 +356,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
         else:
             running.append(cell.key)
     summary = {"spec": asdict(spec), "results": results, "refused": refused, "running_elsewhere": running,
-               "wall_time_s": round(time.perf_counter() - started, 1)}
+               "outside_grid": _finished_outside(spec, out), "wall_time_s": round(time.perf_counter() - started, 1)}
     _publish(out, summary)
     return summary
 
@@ -410,10 +410,17 @@ def _collect_finished(spec: BenchSpec, out: Path) -> dict[str, Any]:
         raise ConfigError(f"no cell of this grid has finished in {out}: run the same command without "
                           "--finished-only to train them")
     summary = {"spec": asdict(spec), "results": results, "refused": refused, "running_elsewhere": [],
-               "not_finished": unfinished, "wall_time_s": None}
+               "not_finished": unfinished, "outside_grid": _finished_outside(spec, out), "wall_time_s": None}
     write_json(out / "bench.json", summary["spec"])
     _publish(out, summary)
     return summary
+
+
+def _finished_outside(spec: BenchSpec, out: Path) -> list[str]:
+    """Finished cells in ``out`` that this grid does not name: a run with ``--seeds 5-9`` on a folder
+    that already holds seeds 0-4 ranks 5-9 alone, and the user should hear of the others."""
+    named = {cell.key for cell in spec.cells()}
+    return sorted(path.parent.name for path in (out / "cells").glob("*/result.json") if path.parent.name not in named)
 
 
 def _publish(out: Path, summary: dict[str, Any]) -> None:

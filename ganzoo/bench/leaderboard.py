@@ -87,6 +87,11 @@ def markdown(summary: dict[str, Any]) -> str:
     if summary.get("not_finished"):
         lines += ["## Not finished yet", "", "Cells of the grid with no result yet, left out of the tables above:", "",
                   *[f"- {key}" for key in summary["not_finished"]], ""]
+    if summary.get("outside_grid"):
+        lines += ["## Finished in this folder, outside this grid", "",
+                  "Cells another command trained here, left out of the tables above: name their seeds, "
+                  "architectures, losses or tricks in the command to rank them too.", "",
+                  *[f"- {key}" for key in summary["outside_grid"]], ""]
     if summary.get("refused"):
         lines += ["## Refused combinations", ""]
         for r in summary["refused"]:
