@@ -5,7 +5,9 @@
 Reads ``benchmarks/stacked-20k/*/cells/*/result.json`` (the raw generator: PacGAN trains no EMA) and
 writes one row per variant: modes hit of 1,000 and KL to uniform, mean ± sample std over the trials
 with each trial's figure, the KL at every scoring point along training (mean over the trials), and
-the counter's figure on real stacked images (``stacked_reference.json``) as the ceiling.
+the counter's figure on real stacked images (``stacked_reference.json``) as the ceiling. Below the
+table, each packed variant's final KL against DCGAN's: the difference of the means and its standard
+error (Welch's, from each side's sample variance), to say whether the trials so far separate them.
 """
 from __future__ import annotations
 
@@ -46,17 +48,43 @@ def along_training(results: list[dict]) -> str:
 def main() -> None:
     print("| variant | trials | modes hit (of 1,000) | KL to uniform | KL along training (mean) | batch |")
     print("|---|---|---|---|---|---|")
-    for tricks, results in sorted(finished_cells().items()):
+    cells = finished_cells()
+    for tricks, results in sorted(cells.items()):
         finals = [r["final"] for r in results]
         print(f"| {NAMES.get(tricks, tricks)} | {len(results)} | {spread([f['stacked_modes_hit'] for f in finals], 0)} | "
               f"**{spread([f['stacked_kl_to_uniform'] for f in finals], 3)}** | {along_training(results)} | "
               f"{results[0]['batch_size']} |")
+    print("\n".join(reference_table()))
+    print()
+    print("\n".join(differences(cells)))
+
+
+def differences(cells: dict[str, list[dict]]) -> list[str]:
+    """Each packed variant's mean final KL minus DCGAN's, ± the standard error of that difference."""
+    kl = {tricks: [r["final"]["stacked_kl_to_uniform"] for r in results] for tricks, results in cells.items()}
+    plain = kl.get("", [])
+    lines = []
+    for tricks, values in sorted(kl.items()):
+        if tricks == "" or len(values) < 2 or len(plain) < 2:
+            continue
+        delta = statistics.fmean(values) - statistics.fmean(plain)
+        error = (statistics.variance(values) / len(values) + statistics.variance(plain) / len(plain)) ** 0.5
+        lines.append(f"{NAMES.get(tricks, tricks)} - DCGAN, final KL: {delta:+.3f} ± {error:.3f} "
+                     f"(difference of the means ± its standard error; {len(values)} and {len(plain)} trials, "
+                     f"{abs(delta) / error:.1f} standard errors apart)")
+    return lines
+
+
+def reference_table() -> list[str]:
+    """The rows of the counter on real stacked images (``stacked_reference.json``)."""
+    rows = []
     reference = json.loads((HERE / "stacked_reference.json").read_text())
     for split in ("train", "test"):
         row = reference["rows"][f"classifier on real images, {split} split (ceiling)"]
-        print(f"| real stacked images, {split} split (the counter's ceiling) | {reference['draws']} draws | "
-              f"{row['stacked_modes_hit_mean']:.0f} | {row['stacked_kl_to_uniform_mean']:.3f} ± "
-              f"{row['stacked_kl_to_uniform_std']:.3f} | | |")
+        rows.append(f"| real stacked images, {split} split (the counter's ceiling) | {reference['draws']} draws | "
+                    f"{row['stacked_modes_hit_mean']:.0f} | {row['stacked_kl_to_uniform_mean']:.3f} ± "
+                    f"{row['stacked_kl_to_uniform_std']:.3f} | | |")
+    return rows
 
 
 if __name__ == "__main__":
