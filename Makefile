@@ -114,12 +114,12 @@ bench-stacked: $(STAMP) data
 	done
 
 # What runs on a CPU so far (benchmarks/stacked-20k/): the same setup at a fifth of the budget, 20,000 steps,
-# DCGAN over 3 trials and PacDCGAN2 over 2, about 45 and 60 minutes a trial on one CPU thread beside a second
+# DCGAN over 6 trials and PacDCGAN2 over 4, about 45 and 60 minutes a trial on one CPU thread beside a second
 # process. Read it against benchmarks/stacked_reference.py (the counter on real stacked images).
 .PHONY: bench-stacked-20k
 bench-stacked-20k: $(STAMP) data
-	$(BIN)/ganzoo bench --preset pacgan-stacked --seeds 3 --steps 20000 --evals 4 --device cpu --out benchmarks/stacked-20k/dcgan
-	$(BIN)/ganzoo bench --preset pacgan-stacked --seeds 2 --steps 20000 --evals 4 --trick pack:m=2 --batch-size 128 \
+	$(BIN)/ganzoo bench --preset pacgan-stacked --seeds 6 --steps 20000 --evals 4 --device cpu --out benchmarks/stacked-20k/dcgan
+	$(BIN)/ganzoo bench --preset pacgan-stacked --seeds 4 --steps 20000 --evals 4 --trick pack:m=2 --batch-size 128 \
 	  --device cpu --out benchmarks/stacked-20k/pack2
 
 # Lucic et al. 2018's loss comparison on Fashion-MNIST, `--preset lucic`: their networks and per-loss
