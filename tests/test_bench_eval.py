@@ -195,7 +195,7 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
                                       "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
                                       "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
     assert result.exit_code == 0, result.output
-    assert "1 finished cells in" in result.output and "--seeds 0-9" in result.output
+    assert "1 finished cell in" in result.output and "--seeds 0-9" in result.output
     summary = json.loads((out / "results.json").read_text())
     assert {r["cell"]["seed"] for r in summary["results"]} == {1}
     assert summary["outside_grid"] == ["mlp__hinge__toy-ring__s0"]

@@ -118,5 +118,7 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
         click.echo(f"{len(summary['not_finished'])} cells have not finished and are left out; rerun without --finished-only "
                    "to train them")
     if summary.get("outside_grid"):
-        click.echo(f"{len(summary['outside_grid'])} finished cells in {out} are outside this grid and left out (listed in its "
-                   "leaderboard.md): name their seeds (--seeds 0-9 holds 0 to 9), architectures, losses or tricks to rank them too")
+        count = len(summary["outside_grid"])
+        noun, verb = ("cell", "is") if count == 1 else ("cells", "are")
+        click.echo(f"{count} finished {noun} in {out} {verb} outside this grid and left out (listed in its leaderboard.md): "
+                   "name their seeds (--seeds 0-9 holds 0 to 9), architectures, losses or tricks to rank them too")
