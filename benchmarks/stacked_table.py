@@ -69,9 +69,9 @@ def differences(cells: dict[str, list[dict]]) -> list[str]:
             continue
         delta = statistics.fmean(values) - statistics.fmean(plain)
         error = (statistics.variance(values) / len(values) + statistics.variance(plain) / len(plain)) ** 0.5
+        apart = f", {abs(delta) / error:.1f} standard errors apart" if error > 0 else ""
         lines.append(f"{NAMES.get(tricks, tricks)} - DCGAN, final KL: {delta:+.3f} ± {error:.3f} "
-                     f"(difference of the means ± its standard error; {len(values)} and {len(plain)} trials, "
-                     f"{abs(delta) / error:.1f} standard errors apart)")
+                     f"(difference of the means ± its standard error; {len(values)} and {len(plain)} trials{apart})")
     return lines
 
 

@@ -317,11 +317,12 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
     cells = spec.cells()
     # Every cell still to train is checked before the first is: a dataset missing here should stop
     # the grid now, not after hours of training, and before anything in ``out`` is rewritten.
-    reasons = refusals(spec, [cell for cell in cells if _finished(out, cell) is None])
+    to_train = [cell for cell in cells if _finished(out, cell) is None]
+    reasons = refusals(spec, to_train)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", asdict(spec))
     # Cells finished before or refused count as done from the start, outside the bar's rate and estimate.
-    settled = {cell.key for cell in cells if reasons.get(cell.key) is not None or _finished(out, cell) is not None}
+    settled = {cell.key for cell in cells} - {cell.key for cell in to_train if reasons[cell.key] is None}
     bar = None
     if progress:
         bar = tqdm(total=len(cells) * spec.evals, initial=len(settled) * spec.evals, desc="bench", unit="segment",
