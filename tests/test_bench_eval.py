@@ -319,6 +319,9 @@ def test_eval_refuses_image_metrics_on_points(tmp_path) -> None:
     assert exit_info.value.code == 1
 
 
+# The user's classifier is made the way users make one today; torch marks torch.jit.script
+# deprecated, which is torch's notice, not ganzoo's.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
 def test_eval_inception_score_with_a_user_classifier(tmp_path) -> None:
     """IS needs class logits, which the offline Inception network lacks; a TorchScript classifier
     given with --is-classifier supplies them."""
