@@ -195,7 +195,8 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
                                       "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
                                       "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
     assert result.exit_code == 0, result.output
-    assert "1 finished cell in" in result.output and "--seeds 0-9" in result.output
+    assert "1 cell is finished in" in result.output and "--seeds 0-9" in result.output
+    assert "0 cells refused" in result.output
     summary = json.loads((out / "results.json").read_text())
     assert {r["cell"]["seed"] for r in summary["results"]} == {1}
     assert summary["outside_grid"] == ["mlp__hinge__toy-ring__s0"]
@@ -203,6 +204,12 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
     assert "## Finished in this folder, outside this grid" in board and "- mlp__hinge__toy-ring__s0" in board
     assert 'id="outside-grid"' in (out / "index.html").read_text()
     assert run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1]), out, progress=False)["outside_grid"] == []
+    three_seeds = CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "3",
+                                           "--steps", "4", "--evals", "2", "--batch-size", "16", "--arch-arg", "g_hidden=16,16",
+                                           "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
+                                           "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
+    assert three_seeds.exit_code == 0, three_seeds.output
+    assert "1 cell has not finished" in three_seeds.output  # seed 2
 
 
 def test_lr_decay_linear_decays_each_cell_to_its_last_step_across_its_segments(tmp_path) -> None:

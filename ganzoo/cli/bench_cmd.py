@@ -11,6 +11,11 @@ from ..engine.config import default
 from ..errors import ConfigError
 
 
+def _cells(count: int, one: str, many: str) -> str:
+    """'1 cell is' or '3 cells are': the count, the noun and the verb agreeing with it."""
+    return f"{count} cell {one}" if count == 1 else f"{count} cells {many}"
+
+
 def _names(text: str | None, option: str) -> list[str] | None:
     if text is None:
         return None
@@ -109,16 +114,15 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
     spec = BenchSpec(**resolve(preset, given, BUILT_IN))
     summary = run_grid(spec, Path(out), progress=not quiet, train=not finished_only)
     click.echo((Path(out) / "leaderboard.md").read_text())
-    click.echo(f"{len(summary['results'])} results ({', '.join(spec.generators())} generators), {len(summary['refused'])} "
-               f"cells refused; results in {out}")
+    click.echo(f"{len(summary['results'])} results ({', '.join(spec.generators())} generators), "
+               f"{_cells(len(summary['refused']), 'refused', 'refused')}; results in {out}")
     if summary["running_elsewhere"]:
-        click.echo(f"{len(summary['running_elsewhere'])} cells are still training in another bench process on {out} "
-                   f"({', '.join(summary['running_elsewhere'])}); the last process to finish writes the full leaderboard")
+        click.echo(f"{_cells(len(summary['running_elsewhere']), 'is', 'are')} still training in another bench process on "
+                   f"{out} ({', '.join(summary['running_elsewhere'])}); the last process to finish writes the full leaderboard")
     if summary.get("not_finished"):
-        click.echo(f"{len(summary['not_finished'])} cells have not finished and are left out; rerun without --finished-only "
-                   "to train them")
+        click.echo(f"{_cells(len(summary['not_finished']), 'has', 'have')} not finished (left out of the tables); rerun "
+                   "without --finished-only to train them")
     if summary.get("outside_grid"):
-        count = len(summary["outside_grid"])
-        noun, verb = ("cell", "is") if count == 1 else ("cells", "are")
-        click.echo(f"{count} finished {noun} in {out} {verb} outside this grid and left out (listed in its leaderboard.md): "
-                   "name their seeds (--seeds 0-9 holds 0 to 9), architectures, losses or tricks to rank them too")
+        click.echo(f"{_cells(len(summary['outside_grid']), 'is', 'are')} finished in {out} but outside this grid, so left out "
+                   "(listed in its leaderboard.md): name their seeds (--seeds 0-9 holds 0 to 9), architectures, losses or "
+                   "tricks to rank them too")
