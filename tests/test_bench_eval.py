@@ -196,7 +196,7 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
                                       "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
     assert result.exit_code == 0, result.output
     assert "1 cell is finished in" in result.output and "--seeds 0-9" in result.output
-    assert "0 cells refused" in result.output
+    assert "2 results (ema, raw generators), 0 cells refused" in result.output
     summary = json.loads((out / "results.json").read_text())
     assert {r["cell"]["seed"] for r in summary["results"]} == {1}
     assert summary["outside_grid"] == ["mlp__hinge__toy-ring__s0"]

@@ -11,9 +11,9 @@ from ..engine.config import default
 from ..errors import ConfigError
 
 
-def _cells(count: int, one: str, many: str) -> str:
-    """'1 cell is' or '3 cells are': the count, the noun and the verb agreeing with it."""
-    return f"{count} cell {one}" if count == 1 else f"{count} cells {many}"
+def _counted(count: int, one: str, many: str) -> str:
+    """'1 cell is' or '3 cells are': the count and the words that agree with it."""
+    return f"{count} {one if count == 1 else many}"
 
 
 def _names(text: str | None, option: str) -> list[str] | None:
@@ -114,15 +114,17 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
     spec = BenchSpec(**resolve(preset, given, BUILT_IN))
     summary = run_grid(spec, Path(out), progress=not quiet, train=not finished_only)
     click.echo((Path(out) / "leaderboard.md").read_text())
-    click.echo(f"{len(summary['results'])} results ({', '.join(spec.generators())} generators), "
-               f"{_cells(len(summary['refused']), 'refused', 'refused')}; results in {out}")
+    generators = spec.generators()
+    click.echo(f"{_counted(len(summary['results']), 'result', 'results')} ({', '.join(generators)} "
+               f"{'generator' if len(generators) == 1 else 'generators'}), "
+               f"{_counted(len(summary['refused']), 'cell refused', 'cells refused')}; results in {out}")
     if summary["running_elsewhere"]:
-        click.echo(f"{_cells(len(summary['running_elsewhere']), 'is', 'are')} still training in another bench process on "
+        click.echo(f"{_counted(len(summary['running_elsewhere']), 'cell is', 'cells are')} still training in another bench process on "
                    f"{out} ({', '.join(summary['running_elsewhere'])}); the last process to finish writes the full leaderboard")
     if summary.get("not_finished"):
-        click.echo(f"{_cells(len(summary['not_finished']), 'has', 'have')} not finished (left out of the tables); rerun "
+        click.echo(f"{_counted(len(summary['not_finished']), 'cell has', 'cells have')} not finished (left out of the tables); rerun "
                    "without --finished-only to train them")
     if summary.get("outside_grid"):
-        click.echo(f"{_cells(len(summary['outside_grid']), 'is', 'are')} finished in {out} but outside this grid, so left out "
+        click.echo(f"{_counted(len(summary['outside_grid']), 'cell is', 'cells are')} finished in {out} but outside this grid, so left out "
                    "(listed in its leaderboard.md): name their seeds (--seeds 0-9 holds 0 to 9), architectures, losses or "
                    "tricks to rank them too")
