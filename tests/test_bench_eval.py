@@ -190,10 +190,13 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
     """A run naming fewer seeds than its folder holds ranks its own and says the others are there."""
     out = tmp_path / "bench"
     run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1]), out, progress=False)
-    result = CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "1,",
-                                      "--steps", "4", "--evals", "2", "--batch-size", "16", "--arch-arg", "g_hidden=16,16",
-                                      "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
-                                      "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
+    def publish(seeds: str):
+        return CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", seeds,
+                                        "--steps", "4", "--evals", "2", "--batch-size", "16", "--arch-arg", "g_hidden=16,16",
+                                        "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
+                                        "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
+
+    result = publish("1,")
     assert result.exit_code == 0, result.output
     assert "1 cell is finished in" in result.output and "--seeds 0-9" in result.output
     assert "2 results (ema, raw generators), 0 cells refused" in result.output
@@ -204,10 +207,7 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
     assert "## Finished in this folder, outside this grid" in board and "- mlp__hinge__toy-ring__s0" in board
     assert 'id="outside-grid"' in (out / "index.html").read_text()
     assert run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1]), out, progress=False)["outside_grid"] == []
-    three_seeds = CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "3",
-                                           "--steps", "4", "--evals", "2", "--batch-size", "16", "--arch-arg", "g_hidden=16,16",
-                                           "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
-                                           "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
+    three_seeds = publish("3")
     assert three_seeds.exit_code == 0, three_seeds.output
     assert "1 cell has not finished" in three_seeds.output  # seed 2
 
