@@ -212,6 +212,42 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
     assert "1 cell has not finished" in three_seeds.output  # seed 2
 
 
+def test_ema_flag_sets_the_decay_or_turns_the_averaged_generator_off(tmp_path, capsys) -> None:
+    """--ema none trains no EMA and scores raw alone; another decay reaches the runs; a bad one is one line."""
+    from ganzoo.cli import main
+
+    def bench(out, *ema: str):
+        return CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "1",
+                                        "--steps", "2", "--evals", "1", "--batch-size", "16", "--arch-arg", "g_hidden=16,16",
+                                        "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
+                                        "--n-real", "200", "--device", "cpu", "--out", str(out), "--quiet", *ema])
+
+    off = bench(tmp_path / "off", "--ema", "none")
+    assert off.exit_code == 0, off.output
+    assert "1 result (raw generator)" in off.output
+    summary = json.loads((tmp_path / "off" / "results.json").read_text())
+    assert summary["spec"]["ema"] is None and [r["generator"] for r in summary["results"]] == ["raw"]
+    config = json.loads((tmp_path / "off" / "cells" / "mlp__hinge__toy-ring__s0" / "run" / "config.json").read_text())
+    assert config["training"]["ema"] is None
+    changed = bench(tmp_path / "off")  # the folder trained without EMA: the default 0.999 is another setting
+    assert isinstance(changed.exception, ConfigError) and "ema null -> 0.999" in str(changed.exception)
+
+    decayed = bench(tmp_path / "decay", "--ema", "0.9")
+    assert decayed.exit_code == 0, decayed.output
+    assert json.loads((tmp_path / "decay" / "bench.json").read_text())["ema"] == 0.9
+    config = json.loads((tmp_path / "decay" / "cells" / "mlp__hinge__toy-ring__s0" / "run" / "config.json").read_text())
+    assert config["training"]["ema"] == 0.9
+    assert "2 results (ema, raw generators)" in decayed.output
+
+    for bad in ("1.5", "fast"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--ema", bad, "--out", str(tmp_path / "bad")])
+        assert exit_info.value.code == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--ema" in err[0], err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_lr_decay_linear_decays_each_cell_to_its_last_step_across_its_segments(tmp_path) -> None:
     spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0], steps=4, evals=2, lr_decay="linear")
     run_grid(spec, tmp_path / "bench", progress=False)

@@ -8,6 +8,7 @@ import click
 from ..args import convert, parse_pairs
 from ..bench.presets import PRESETS, resolve
 from ..engine.config import default
+from .options import Typed
 from ..errors import ConfigError
 
 
@@ -47,6 +48,16 @@ def _seeds(text: str | None) -> list[int] | None:
     return seeds
 
 
+def _ema(text: str | None) -> tuple[bool, float | None]:
+    """(given, decay): "none", "off" and "0" turn the averaged generator off, as in `ganzoo train --ema`."""
+    if text is None:
+        return False, None
+    decay = Typed(float | None, "--ema", none_words=("off", "0")).convert(text, None, None)
+    if decay is not None and not 0 < decay < 1:
+        raise ConfigError(f"--ema must be a decay between 0 and 1 (0.999), or none to train no EMA, got {text!r}")
+    return True, decay
+
+
 PRESET_HELP = "; ".join(f"{name}: {p.summary}" for name, p in PRESETS.items())
 BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_size": default("batch_size"),
             "n_generated": 2000, "n_real": 2000, "device": default("device")}
@@ -75,6 +86,9 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--betas", default=None, metavar="B1,B2", help="Adam betas (default: the paper's).")
 @click.option("--lr-decay", default=None, type=click.Choice(["none", "linear"]),
               help="linear: each cell's learning rates fall in a straight line to 0 at its last step (needs --steps) [default: none].")
+@click.option("--ema", "ema_text", default=None, metavar="DECAY|none",
+              help="Generator EMA decay of every cell, or none: no averaged generator, cells scored raw alone "
+                   "[default: 0.999; a preset may set its own].")
 @click.option("--arch-arg", multiple=True, metavar="K=V", help="Architecture argument, given to every architecture that accepts it.")
 @click.option("--data-arg", multiple=True, metavar="K=V", help="Dataset argument, given to every dataset that accepts it.")
 @click.option("--metrics", "metrics_text", default=None, help="Comma list of metrics (default: all that fit the data).")
@@ -87,11 +101,11 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
                    "(a grid run in pieces, published as far as it has come).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, time_budget, g_steps, evals, batch_size, lr_g, lr_d, betas,
-            lr_decay, arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, finished_only, quiet) -> None:
+            lr_decay, ema_text, arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, finished_only, quiet) -> None:
     """Train every ARCH x LOSS x TRICKS x DATASET x SEED under one budget, score it, and write a leaderboard.
 
-    Every cell is scored on its EMA generator and on its raw one (raw alone where a preset trains no EMA, as
-    lucic does); each figure says which.
+    Every cell is scored on its EMA generator and on its raw one (raw alone under --ema none, or where a preset
+    trains no EMA, as lucic does); each figure says which.
 
     Example: ganzoo bench --arch mlp --loss non-saturating,hinge --dataset toy-ring --seeds 3 --steps 2000 --out bench/toy
 
@@ -111,7 +125,11 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
         lr_decay=lr_decay, arch_args=parse_pairs(arch_arg, "--arch-arg"), data_args=parse_pairs(data_arg, "--data-arg"),
         metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
     )
-    spec = BenchSpec(**resolve(preset, given, BUILT_IN))
+    values = resolve(preset, given, BUILT_IN)
+    ema_given, ema = _ema(ema_text)
+    if ema_given:  # set after resolve: its None means "not given", and here None is a choice
+        values["ema"] = ema
+    spec = BenchSpec(**values)
     summary = run_grid(spec, Path(out), progress=not quiet, train=not finished_only)
     click.echo((Path(out) / "leaderboard.md").read_text())
     generators = spec.generators()
