@@ -24,6 +24,13 @@ def small_spec(**overrides) -> BenchSpec:
     return BenchSpec(**values)
 
 
+def small_bench(out, *flags: str):
+    """`ganzoo bench` on one tiny mlp/hinge toy-ring cell per seed; ``flags`` add the seeds, budget and the rest."""
+    return CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--batch-size", "16",
+                                    "--arch-arg", "g_hidden=16,16", "--arch-arg", "d_hidden=16,16", "--metrics", "toy",
+                                    "--n-generated", "200", "--n-real", "200", "--device", "cpu", "--out", str(out), *flags])
+
+
 def test_grid_writes_results_leaderboard_and_plots_and_resumes(tmp_path) -> None:
     out = tmp_path / "bench"
     summary = run_grid(small_spec(), out, progress=False)
@@ -191,10 +198,7 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
     out = tmp_path / "bench"
     run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0, 1]), out, progress=False)
     def publish(seeds: str):
-        return CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", seeds,
-                                        "--steps", "4", "--evals", "2", "--batch-size", "16", "--arch-arg", "g_hidden=16,16",
-                                        "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
-                                        "--n-real", "200", "--device", "cpu", "--out", str(out), "--finished-only"])
+        return small_bench(out, "--seeds", seeds, "--steps", "4", "--evals", "2", "--finished-only")
 
     result = publish("1,")
     assert result.exit_code == 0, result.output
@@ -217,10 +221,7 @@ def test_ema_flag_sets_the_decay_or_turns_the_averaged_generator_off(tmp_path, c
     from ganzoo.cli import main
 
     def bench(out, *ema: str):
-        return CliRunner().invoke(cli, ["bench", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "1",
-                                        "--steps", "2", "--evals", "1", "--batch-size", "16", "--arch-arg", "g_hidden=16,16",
-                                        "--arch-arg", "d_hidden=16,16", "--metrics", "toy", "--n-generated", "200",
-                                        "--n-real", "200", "--device", "cpu", "--out", str(out), "--quiet", *ema])
+        return small_bench(out, "--seeds", "1", "--steps", "2", "--evals", "1", "--quiet", *ema)
 
     off = bench(tmp_path / "off", "--ema", "none")
     assert off.exit_code == 0, off.output

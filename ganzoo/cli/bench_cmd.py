@@ -8,8 +8,8 @@ import click
 from ..args import convert, parse_pairs
 from ..bench.presets import PRESETS, resolve
 from ..engine.config import default
-from .options import Typed
 from ..errors import ConfigError
+from .options import Typed
 
 
 def _counted(count: int, one: str, many: str) -> str:
