@@ -88,7 +88,7 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
               help="linear: each cell's learning rates fall in a straight line to 0 at its last step (needs --steps) [default: none].")
 @click.option("--ema", "ema_text", default=None, metavar="DECAY|none",
               help="Generator EMA decay of every cell, or none: no averaged generator, cells scored raw alone "
-                   "[default: 0.999; a preset may set its own].")
+                   f"[default: {default('ema')}; a preset may set its own].")
 @click.option("--arch-arg", multiple=True, metavar="K=V", help="Architecture argument, given to every architecture that accepts it.")
 @click.option("--data-arg", multiple=True, metavar="K=V", help="Dataset argument, given to every dataset that accepts it.")
 @click.option("--metrics", "metrics_text", default=None, help="Comma list of metrics (default: all that fit the data).")
