@@ -9,7 +9,7 @@ from ..args import convert, parse_pairs
 from ..bench.presets import PRESETS, resolve
 from ..engine.config import default
 from ..errors import ConfigError
-from .options import Typed
+from .options import engine_value
 
 
 def _counted(count: int, one: str, many: str) -> str:
@@ -46,16 +46,6 @@ def _seeds(text: str | None) -> list[int] | None:
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"--seeds {text!r} names a seed twice; give each seed once")
     return seeds
-
-
-def _ema(text: str | None) -> tuple[bool, float | None]:
-    """(given, decay): "none", "off" and "0" turn the averaged generator off, as in `ganzoo train --ema`."""
-    if text is None:
-        return False, None
-    decay = Typed(float | None, "--ema", none_words=("off", "0")).convert(text, None, None)
-    if decay is not None and not 0 < decay < 1:
-        raise ConfigError(f"--ema must be a decay between 0 and 1 (0.999), or none to train no EMA, got {text!r}")
-    return True, decay
 
 
 PRESET_HELP = "; ".join(f"{name}: {p.summary}" for name, p in PRESETS.items())
@@ -126,9 +116,8 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
         metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
     )
     values = resolve(preset, given, BUILT_IN)
-    ema_given, ema = _ema(ema_text)
-    if ema_given:  # set after resolve: its None means "not given", and here None is a choice
-        values["ema"] = ema
+    if ema_text is not None:  # set after resolve, whose None means "not given": here None turns the EMA off
+        values["ema"] = engine_value("ema", ema_text)
     spec = BenchSpec(**values)
     summary = run_grid(spec, Path(out), progress=not quiet, train=not finished_only)
     click.echo((Path(out) / "leaderboard.md").read_text())

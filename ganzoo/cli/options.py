@@ -10,7 +10,7 @@ import click
 from .. import args as typed_args
 from ..args import parse_pairs
 from ..build import PluginSpec
-from ..engine.config import ENGINE_FIELDS, HINTS, literal_choices, option_name, setting_of
+from ..engine.config import ENGINE_FIELDS, HINTS, check_setting, literal_choices, option_name, setting_of
 from ..errors import ConfigError
 
 
@@ -48,14 +48,27 @@ def _metavar(hint: Any) -> str:
     return {int: "INTEGER", float: "FLOAT"}.get(kind, "TEXT")
 
 
+def _typed(f: Field) -> Typed:
+    facts = setting_of(f)
+    return Typed(HINTS[f.name], option_name(f), facts.metavar, facts.none_words)
+
+
 def _engine_option(f: Field) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     facts, name = setting_of(f), option_name(f)
     if HINTS[f.name] is bool:
         return click.option(name, f.name, is_flag=True, default=f.default, help=facts.help)
     if HINTS[f.name] == bool | None:  # --x / --no-x, and neither leaves the choice to the engine
         return click.option(f"{name}/--no-{name.removeprefix('--')}", f.name, default=None, help=facts.help)
-    param = Typed(HINTS[f.name], name, facts.metavar, facts.none_words)
-    return click.option(name, f.name, type=param, default=f.default, show_default=True, help=facts.help)
+    return click.option(name, f.name, type=_typed(f), default=f.default, show_default=True, help=facts.help)
+
+
+def engine_value(name: str, text: str) -> Any:
+    """``text`` as `ganzoo train`'s option for engine setting ``name`` reads it ("none" and its other spellings
+    included), checked against the setting's bounds: for commands that take one engine setting as a flag."""
+    f = next(f for f in ENGINE_FIELDS if f.name == name)
+    value = _typed(f).convert(text, None, None)
+    check_setting(f, value, option_name(f))
+    return value
 
 
 def engine_options(command: Callable[..., Any]) -> Callable[..., Any]:

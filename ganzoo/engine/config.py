@@ -130,22 +130,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Check every engine setting against its type's choices and its declared bounds."""
         for f in ENGINE_FIELDS:
-            value, hint, facts = getattr(self, f.name), HINTS[f.name], setting_of(f)
-            label = option_name(f).lstrip("-")
-            if value is None:
-                if not _optional(hint):
-                    raise ConfigError(f"{label} must be set")
-                continue
-            choices = literal_choices(hint)
-            if choices and value not in choices:
-                raise ConfigError(f"{label} must be one of {', '.join(map(str, choices))}, got {value!r}")
-            items = value if isinstance(value, (tuple, list)) else (value,)
-            if any(isinstance(v, float) and not math.isfinite(v) for v in items):
-                raise ConfigError(f"{label} must be a finite number, got {value}")
-            if facts.bounds is not None and not all(facts.bounds.holds(v) for v in items):
-                # Say "or 'none'" where None is a choice rather than "use the default".
-                none = " or 'none'" if f.default is not None and _optional(hint) else ""
-                raise ConfigError(f"{label} must be {facts.bounds}{none}, got {value}")
+            check_setting(f, getattr(self, f.name), option_name(f).lstrip("-"))
 
         if self.lr_decay_until is not None and self.steps > self.lr_decay_until:
             raise ConfigError(f"--steps {self.steps} runs past --lr-decay-until {self.lr_decay_until}, where the learning "
@@ -179,6 +164,25 @@ TrainConfig.TUNABLE = tuple(f.name for f in ENGINE_FIELDS if f.metadata["setting
 
 def setting_of(f: Field) -> Setting:
     return f.metadata["setting"]
+
+
+def check_setting(f: Field, value: Any, label: str) -> None:
+    """Check one engine setting's value against its type's choices and its declared bounds."""
+    hint, facts = HINTS[f.name], setting_of(f)
+    if value is None:
+        if not _optional(hint):
+            raise ConfigError(f"{label} must be set")
+        return
+    choices = literal_choices(hint)
+    if choices and value not in choices:
+        raise ConfigError(f"{label} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+        raise ConfigError(f"{label} must be a finite number, got {value}")
+    if facts.bounds is not None and not all(facts.bounds.holds(v) for v in items):
+        # Say "or 'none'" where None is a choice rather than "use the default".
+        none = " or 'none'" if f.default is not None and _optional(hint) else ""
+        raise ConfigError(f"{label} must be {facts.bounds}{none}, got {value}")
 
 
 def option_name(f: Field) -> str:
