@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from ganzoo.bench import BenchSpec, grid, run_grid
 from ganzoo.bench.leaderboard import aggregate
 from ganzoo.build import build_dataset
-from ganzoo.cli import cli
+from ganzoo.cli import cli, main
 from ganzoo.errors import ConfigError, DataUnavailableError
 
 SMALL_MLP = {"g_hidden": "16,16", "d_hidden": "16,16"}
@@ -218,8 +218,6 @@ def test_finished_cells_outside_the_grid_are_named_not_ranked(tmp_path) -> None:
 
 def test_ema_flag_sets_the_decay_or_turns_the_averaged_generator_off(tmp_path, capsys) -> None:
     """--ema none trains no EMA and scores raw alone; another decay reaches the runs; a bad one is one line."""
-    from ganzoo.cli import main
-
     def bench(out, *ema: str):
         return small_bench(out, "--seeds", "1", "--steps", "2", "--evals", "1", "--quiet", *ema)
 
@@ -320,16 +318,21 @@ def test_seeds_are_a_count_a_range_or_a_list(text, seeds) -> None:
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "5-x"], "--seeds expects"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "nope=1"], "accepts nope"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--time-budget", "3", "--lr-decay", "linear"], "give --steps"),
+        # A plugin's own argument check, found before the grid's first cell trains, not at the bad cell's turn:
+        # here a good cell (no trick) comes first, and the grid would have left a bench.json that refuses the fix.
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--trick", "none", "--trick", "pack:m=x"],
+         "trick 'pack' argument m must be an integer, got 'x'"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--trick", "none", "--trick", "pack:m=1"], "m must be >= 2"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "d_maxout=1"], "d_maxout must be 0"),
     ],
 )
-def test_bench_bad_input_is_one_line(tmp_path, capsys, args, expected) -> None:
-    from ganzoo.cli import main
-
+def test_bench_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, expected) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", *args, "--out", str(tmp_path / "b"), "--quiet"])
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and expected in err[0], err
+    assert not (tmp_path / "b").exists()
 
 
 def _tiny_toy_run(tmp_path):
@@ -355,8 +358,6 @@ def test_eval_prints_figures_with_protocol_and_saves(tmp_path) -> None:
 
 
 def test_eval_refuses_image_metrics_on_points(tmp_path) -> None:
-    from ganzoo.cli import main
-
     run = _tiny_toy_run(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
         main(["eval", str(run), "--metrics", "fid"])

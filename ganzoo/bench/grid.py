@@ -10,11 +10,12 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Literal
 
+import torch
 from tqdm.auto import tqdm
 
 from .. import args as typed_args
 from .. import registry
-from ..build import PluginSpec, build_dataset, check_compatible
+from ..build import PluginSpec, build_dataset, build_loss, build_model, check_compatible
 from ..contracts import DataSpec, paper_defaults
 from ..engine.config import TrainConfig, default
 from ..engine.device import pick_device
@@ -146,6 +147,10 @@ def _arch_spec(spec: BenchSpec, cell: Cell) -> PluginSpec:
     return PluginSpec(cell.arch, {k: v for k, v in given.items() if k in params})
 
 
+def _loss_spec(spec: BenchSpec, cell: Cell) -> PluginSpec:
+    return PluginSpec(cell.loss, dict(spec.settings(cell.loss).get("loss_args", {})))
+
+
 def _data_spec(spec: BenchSpec, dataset: str) -> PluginSpec:
     params = typed_args.parameters(registry.datasets.get(dataset))
     return PluginSpec(dataset, {k: v for k, v in spec.data_args.items() if k in params})
@@ -160,6 +165,7 @@ def refusals(spec: BenchSpec, cells: list[Cell], missing_data_ok: bool = False) 
     is built once, not once per cell: a published grid has 18 cells on one 60,000-image dataset."""
     data_specs: dict[str, DataSpec | None] = {}
     reasons: dict[str, str | None] = {}
+    built: set[str] = set()
     for cell in cells:
         if cell.dataset not in data_specs:
             try:
@@ -170,7 +176,22 @@ def refusals(spec: BenchSpec, cells: list[Cell], missing_data_ok: bool = False) 
                 data_specs[cell.dataset] = None
         data = data_specs[cell.dataset]
         reasons[cell.key] = None if data is None else _incompatibility(cell, data)
+        if reasons[cell.key] is None and data is not None:
+            _check_arguments(spec, cell, data, built)
     return reasons
+
+
+def _check_arguments(spec: BenchSpec, cell: Cell, data: DataSpec, built: set[str]) -> None:
+    """Build the cell's loss, architecture and tricks as its training will, once per combination, and
+    let a bad argument (``pack:m=x``, a per-loss ``loss_args`` value) raise now: otherwise it would
+    stop the grid when that cell's turn came, hours in, with the grid's bench.json already written."""
+    arch, loss, tricks = _arch_spec(spec, cell), _loss_spec(spec, cell), variant_tricks(cell.tricks)
+    key = repr((arch, loss, tricks, cell.dataset))
+    if key in built:
+        return
+    with torch.random.fork_rng(devices=[]):  # initial weights drawn here must not shift any later draw
+        build_model(arch, tricks, data, build_loss(loss)[0])
+    built.add(key)
 
 
 def _incompatibility(cell: Cell, data: DataSpec) -> str | None:
@@ -248,7 +269,7 @@ def _train_config(spec: BenchSpec, cell: Cell, data_spec: PluginSpec, step_targe
     # machine) loses at most a twentieth of its training. A time-budget cell saves at its budget.
     checkpoint_every = max(1, steps // CHECKPOINTS_PER_CELL) if steps is not None else 10**12
     return TrainConfig(
-        arch=_arch_spec(spec, cell), loss=PluginSpec(cell.loss, dict(own.get("loss_args", {}))), dataset=data_spec,
+        arch=_arch_spec(spec, cell), loss=_loss_spec(spec, cell), dataset=data_spec,
         tricks=variant_tricks(cell.tricks), steps=step_target if step_target is not None else 10**12, time_budget_s=time_target,
         batch_size=spec.batch_size, seed=cell.seed, device=spec.device, ema=spec.ema, optimizer=own.get("optimizer"),
         lr_g=own.get("lr_g", spec.lr_g), lr_d=own.get("lr_d", spec.lr_d), betas=own.get("betas", spec.betas),
