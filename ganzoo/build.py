@@ -105,6 +105,14 @@ def build_dataset(spec: PluginSpec) -> tuple[DatasetPlugin, dict[str, Any]]:
     return data, {**args, **getattr(data, "inferred_args", {})}
 
 
+def check_batch_fits(batch_size: int, samples: int, dataset: str, processes: int = 1) -> None:
+    """Refuse a batch larger than what each of ``processes`` holds of ``dataset``'s ``samples``."""
+    per_process = samples // processes
+    if batch_size > per_process:
+        raise ConfigError(f"--batch-size {batch_size} is larger than the {per_process} samples of dataset {dataset!r}"
+                          f"{' per process' if processes > 1 else ''}; lower --batch-size or add data")
+
+
 def build_model(
     arch: PluginSpec, tricks: list[PluginSpec], data: DataSpec | None, loss: Loss | None = None
 ) -> tuple[GANModel, dict[str, Any], list[Trick], list[dict[str, Any]]]:

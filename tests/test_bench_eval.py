@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from ganzoo.bench.leaderboard import aggregate
 from ganzoo.build import build_dataset
 from ganzoo.cli import cli, main
 from ganzoo.errors import ConfigError, DataUnavailableError
+from ganzoo.locks import exclusive
 
 SMALL_MLP = {"g_hidden": "16,16", "d_hidden": "16,16"}
 
@@ -247,6 +249,31 @@ def test_ema_flag_sets_the_decay_or_turns_the_averaged_generator_off(tmp_path, c
     assert not (tmp_path / "bad").exists()
 
 
+def test_a_grid_that_kept_no_training_is_taken_over_by_a_command_with_other_settings(tmp_path) -> None:
+    """A grid whose cells kept nothing (its first was killed before its first checkpoint) holds nothing the
+    old settings made: the corrected command takes the folder over, unless a bench process is training a cell."""
+    out = tmp_path / "bench"
+    run_grid(small_spec(archs=["mlp"], losses=["hinge"], seeds=[0]), out, progress=False)
+    cell = out / "cells" / "mlp__hinge__toy-ring__s0"
+    other = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0], batch_size=32)
+    (cell / "result.json").unlink()
+    with pytest.raises(ConfigError, match="other settings"):  # its checkpoint holds training
+        grid.check_same_settings(other, out)
+    for path in [*cell.iterdir(), *(cell / "run").iterdir()]:  # what a kill before the first checkpoint leaves
+        if path.is_dir() and path.name != "run":
+            shutil.rmtree(path)
+        elif path.is_file() and path.name not in ("config.json", grid.CLAIM):
+            path.unlink()
+    with exclusive(cell / grid.CLAIM, block=False) as held:  # as another bench process training the cell holds it
+        assert held
+        with pytest.raises(ConfigError, match="other settings"):
+            grid.check_same_settings(other, out)
+    run_grid(other, out, progress=False)
+    assert json.loads((out / "bench.json").read_text())["batch_size"] == 32
+    assert json.loads((cell / "run" / "config.json").read_text())["training"]["batch_size"] == 32
+    assert (cell / "result.json").is_file()
+
+
 def test_lr_decay_linear_decays_each_cell_to_its_last_step_across_its_segments(tmp_path) -> None:
     spec = small_spec(archs=["mlp"], losses=["hinge"], seeds=[0], steps=4, evals=2, lr_decay="linear")
     run_grid(spec, tmp_path / "bench", progress=False)
@@ -324,6 +351,8 @@ def test_seeds_are_a_count_a_range_or_a_list(text, seeds) -> None:
          "trick 'pack' argument m must be an integer, got 'x'"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--trick", "none", "--trick", "pack:m=1"], "m must be >= 2"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "d_maxout=1"], "d_maxout must be 0"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--data-arg", "n=50", "--batch-size", "64"],
+         "--batch-size 64 is larger than the 50 samples of dataset 'toy-ring'"),
     ],
 )
 def test_bench_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, expected) -> None:

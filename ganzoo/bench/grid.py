@@ -15,8 +15,9 @@ from tqdm.auto import tqdm
 
 from .. import args as typed_args
 from .. import registry
-from ..build import PluginSpec, build_dataset, build_loss, build_model, check_compatible
+from ..build import PluginSpec, build_dataset, build_loss, build_model, check_batch_fits, check_compatible
 from ..contracts import DataSpec, paper_defaults
+from ..engine import checkpoint
 from ..engine.config import TrainConfig, default
 from ..engine.device import pick_device
 from ..engine.trainer import Trainer
@@ -159,8 +160,8 @@ def _data_spec(spec: BenchSpec, dataset: str) -> PluginSpec:
 def refusals(spec: BenchSpec, cells: list[Cell], missing_data_ok: bool = False) -> dict[str, str | None]:
     """Why each cell cannot run (an incompatible combination), or None, by cell key.
 
-    Only incompatibility is a refusal: a dataset that is not on disk or a bad argument is the user's
-    to mend, and raises, so that a grid is never published as if all its cells were refused. With
+    Only incompatibility is a refusal: a dataset that is not on disk, a batch larger than a dataset
+    or a bad argument is the user's to mend, and raises before anything trains, so that a grid is never published as if all its cells were refused. With
     ``missing_data_ok`` a dataset that is not here leaves its cells unrefused instead. Each dataset
     is built once, not once per cell: a published grid has 18 cells on one 60,000-image dataset."""
     data_specs: dict[str, DataSpec | None] = {}
@@ -169,7 +170,9 @@ def refusals(spec: BenchSpec, cells: list[Cell], missing_data_ok: bool = False) 
     for cell in cells:
         if cell.dataset not in data_specs:
             try:
-                data_specs[cell.dataset] = build_dataset(_data_spec(spec, cell.dataset))[0].spec()
+                dataset = build_dataset(_data_spec(spec, cell.dataset))[0]
+                check_batch_fits(spec.batch_size, len(dataset), cell.dataset)
+                data_specs[cell.dataset] = dataset.spec()
             except DataUnavailableError:
                 if not missing_data_ok:
                     raise
@@ -401,9 +404,22 @@ def check_same_settings(spec: BenchSpec, out: Path) -> None:
         before = saved[f.name] if f.name in saved else _as_saved(f.default_factory() if f.default_factory is not MISSING else f.default)
         if before != given[f.name]:
             changed.append(f"{f.name} {json.dumps(before)} -> {json.dumps(given[f.name])}")
-    if changed:
+    if changed and _kept_training(out):
         raise ConfigError(f"{out} holds a bench run with other settings ({'; '.join(changed)}): give the same "
                           "settings to resume or publish it, or another --out for a new grid")
+
+
+def _kept_training(out: Path) -> bool:
+    """Whether a cell of ``out`` holds training (a result or a checkpoint) or is training in another
+    bench process now. A grid stopped before any of that (its first cell failed to start) keeps
+    nothing the old settings made, so the corrected command may take the folder over."""
+    for folder in sorted(p for p in (out / "cells").glob("*") if p.is_dir()):
+        if (folder / "result.json").is_file() or checkpoint.complete(folder / "run"):
+            return True
+        with exclusive(folder / CLAIM, block=False) as free:
+            if not free:
+                return True
+    return False
 
 
 def _as_saved(value: Any) -> Any:

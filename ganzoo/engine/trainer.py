@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__, registry
 from ..args import jsonable
-from ..build import build_dataset, build_loss, build_model, check_compatible
+from ..build import build_dataset, build_loss, build_model, check_batch_fits, check_compatible
 from ..contracts import Batch, DOut, StepContext, StepHooks, TrainDefaults, Views, paper_defaults
 from ..data.base import batch_indices
 from ..errors import CheckpointError, CheckpointWriteError, ConfigError, NonFiniteLossError
@@ -114,10 +114,7 @@ class Trainer:
     def _build_plugins(self) -> None:
         c = self.config
         self.data, self.dataset_args = build_dataset(c.dataset)
-        per_process = len(self.data) // self.dist.world_size
-        if c.batch_size > per_process:
-            raise ConfigError(f"--batch-size {c.batch_size} is larger than the {per_process} samples of dataset {c.dataset.name!r}"
-                              f"{' per process' if self.dist.enabled else ''}; lower --batch-size or add data")
+        check_batch_fits(c.batch_size, len(self.data), c.dataset.name, self.dist.world_size)
         spec = self.data.spec()
         check_compatible(c.arch.name, c.loss.name, [t.name for t in c.tricks], spec, c.dataset.name)
         self.loss, self.loss_args = build_loss(c.loss)
