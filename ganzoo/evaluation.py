@@ -55,6 +55,25 @@ def real_tensor(dataset: PluginSpec, n: int, seed: int) -> torch.Tensor:
     return torch.cat([data.get_batch(chunk).x for chunk in order.sort().values.split(256)])
 
 
+def choose_metrics(dataset: str, metrics: Sequence[str] | None, num_classes: int = 0) -> list[str]:
+    """The metric families to score on ``dataset``: ``metrics`` once checked against it, else its defaults
+    (which depend on the generator's ``num_classes``). A bench checks its grid's with this before it trains."""
+    toy = is_toy(dataset)
+    chosen = list(metrics) if metrics else (["toy", "parzen"] if toy else default_image_metrics(dataset, num_classes))
+    unknown = [x for x in chosen if x not in FAMILIES]
+    if unknown:
+        raise ConfigError(f"unknown metric {unknown[0]!r}; choose from {', '.join(FAMILIES)}")
+    if toy and any(x in IMAGE_FAMILIES for x in chosen):
+        raise ConfigError(f"{dataset} holds 2D points; use the metrics toy and parzen")
+    if "toy" in chosen and not toy:
+        raise ConfigError(f"the toy metric needs a 2D toy dataset ({', '.join(GEOMETRIES)}), not {dataset}")
+    for family in (x for x in chosen if x in CLASSIFIER_FAMILIES):
+        if CLASSIFIER_DATASET[family] != dataset:
+            raise ConfigError(f"the {family} metric uses the zoo's Fashion-MNIST classifier and is defined on "
+                              f"{CLASSIFIER_DATASET[family]}, not {dataset}; pass --dataset {CLASSIFIER_DATASET[family]}")
+    return chosen
+
+
 def score(
     G: Any,
     dataset: PluginSpec,
@@ -79,20 +98,7 @@ def score(
     """
 
     toy = is_toy(dataset.name)
-    chosen = list(metrics) if metrics else (["toy", "parzen"] if toy else default_image_metrics(dataset.name, getattr(G, "num_classes", 0)))
-    unknown = [x for x in chosen if x not in FAMILIES]
-    if unknown:
-        raise ConfigError(f"unknown metric {unknown[0]!r}; choose from {', '.join(FAMILIES)}")
-    if toy and any(x in IMAGE_FAMILIES for x in chosen):
-        raise ConfigError(f"{dataset.name} holds 2D points; use the metrics toy and parzen")
-    if "toy" in chosen and not toy:
-        raise ConfigError(f"the toy metric needs a 2D toy dataset ({', '.join(GEOMETRIES)}), not {dataset.name}")
-
-    for family in (x for x in chosen if x in CLASSIFIER_FAMILIES):
-        if CLASSIFIER_DATASET[family] != dataset.name:
-            raise ConfigError(f"the {family} metric uses the zoo's Fashion-MNIST classifier and is defined on "
-                              f"{CLASSIFIER_DATASET[family]}, not {dataset.name}; pass --dataset {CLASSIFIER_DATASET[family]}")
-
+    chosen = choose_metrics(dataset.name, metrics, getattr(G, "num_classes", 0))
     native = not toy and native_bf16(torch.device(device)) is not None
     generator_precision = "bf16" if native else "fp32"
 

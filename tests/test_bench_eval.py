@@ -353,6 +353,8 @@ def test_seeds_are_a_count_a_range_or_a_list(text, seeds) -> None:
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "d_maxout=1"], "d_maxout must be 0"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--data-arg", "n=50", "--batch-size", "64"],
          "--batch-size 64 is larger than the 50 samples of dataset 'toy-ring'"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--metrics", "toy,fidd"], "unknown metric 'fidd'"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--metrics", "fid"], "toy-ring holds 2D points"),
     ],
 )
 def test_bench_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, expected) -> None:

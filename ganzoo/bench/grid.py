@@ -22,7 +22,7 @@ from ..engine.config import TrainConfig, default
 from ..engine.device import pick_device
 from ..engine.trainer import Trainer
 from ..errors import ConfigError, DataUnavailableError, GanzooError, IncompatibleError
-from ..evaluation import score
+from ..evaluation import choose_metrics, score
 from ..loading import load_run
 from ..locks import exclusive
 from ..records import RunSummary
@@ -160,8 +160,9 @@ def _data_spec(spec: BenchSpec, dataset: str) -> PluginSpec:
 def refusals(spec: BenchSpec, cells: list[Cell], missing_data_ok: bool = False) -> dict[str, str | None]:
     """Why each cell cannot run (an incompatible combination), or None, by cell key.
 
-    Only incompatibility is a refusal: a dataset that is not on disk, a batch larger than a dataset
-    or a bad argument is the user's to mend, and raises before anything trains, so that a grid is never published as if all its cells were refused. With
+    Only incompatibility is a refusal: a dataset that is not on disk, a batch larger than a dataset, a
+    metric with no figure on it or a bad argument is the user's to mend, and raises before anything
+    trains, so that a grid is never published as if all its cells were refused. With
     ``missing_data_ok`` a dataset that is not here leaves its cells unrefused instead. Each dataset
     is built once, not once per cell: a published grid has 18 cells on one 60,000-image dataset."""
     data_specs: dict[str, DataSpec | None] = {}
@@ -169,6 +170,8 @@ def refusals(spec: BenchSpec, cells: list[Cell], missing_data_ok: bool = False) 
     built: set[str] = set()
     for cell in cells:
         if cell.dataset not in data_specs:
+            if spec.metrics:  # a check of names, with or without the data here (the defaults fit every dataset)
+                choose_metrics(cell.dataset, spec.metrics)
             try:
                 dataset = build_dataset(_data_spec(spec, cell.dataset))[0]
                 check_batch_fits(spec.batch_size, len(dataset), cell.dataset)
