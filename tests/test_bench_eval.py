@@ -369,6 +369,10 @@ def test_seeds_are_a_count_a_range_or_a_list(text, seeds) -> None:
          "--batch-size 64 is larger than the 50 samples of dataset 'toy-ring'"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--metrics", "toy,fidd"], "unknown metric 'fidd'"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--metrics", "fid"], "toy-ring holds 2D points"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--data-arg", "nope=1"],
+         "no dataset in the grid (toy-ring) accepts nope"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--betas", "2,3"], "betas must be in [0, 1)"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--device", "meta"], "device 'meta' cannot run models"),
     ],
 )
 def test_bench_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, args, expected) -> None:

@@ -119,6 +119,9 @@ class BenchSpec:
             accepted = [a for a in self.archs if set(self.arch_args) <= set(typed_args.parameters(registry.architectures.get(a)))]
             if not accepted:
                 raise ConfigError(f"no architecture in the grid accepts {', '.join(self.arch_args)}")
+        for key in self.data_args:
+            if not any(key in typed_args.parameters(registry.datasets.get(d)) for d in self.datasets):
+                raise ConfigError(f"no dataset in the grid ({', '.join(self.datasets)}) accepts {key}; see `ganzoo info DATASET`")
 
     def settings(self, loss: str) -> dict[str, Any]:
         """The per-loss settings of ``loss``'s cells (empty when the grid sets none)."""
@@ -192,11 +195,13 @@ def refusals(spec: BenchSpec, cells: list[Cell], missing_data_ok: bool = False) 
 def _check_arguments(spec: BenchSpec, cell: Cell, data: DataSpec, built: set[str]) -> None:
     """Build the cell's loss, architecture and tricks as its training will, once per combination, and
     let a bad argument (``pack:m=x``, a per-loss ``loss_args`` value) raise now: otherwise it would
-    stop the grid when that cell's turn came, hours in, with the grid's bench.json already written."""
+    stop the grid when that cell's turn came, hours in, with the grid's bench.json already written.
+    The engine's settings (betas, rates, per-loss values) are checked the same way."""
     arch, loss, tricks = _arch_spec(spec, cell), _loss_spec(spec, cell), variant_tricks(cell.tricks)
     key = repr((arch, loss, tricks, cell.dataset))
     if key in built:
         return
+    _train_config(spec, cell, _data_spec(spec, cell.dataset), spec.generator_steps(cell), spec.time_budget_s).validate()
     with torch.random.fork_rng(devices=[]):  # initial weights drawn here must not shift any later draw
         build_model(arch, tricks, data, build_loss(loss)[0])
     built.add(key)
@@ -361,6 +366,7 @@ def run_grid(spec: BenchSpec, out: Path, progress: bool = True, train: bool = Tr
     # the grid now, not after hours of training, and before anything in ``out`` is rewritten.
     to_train = [cell for cell in cells if _finished(out, cell) is None]
     reasons = refusals(spec, to_train)
+    pick_device(spec.device)  # a GPU asked for and absent: one line now, not at the first cell
     _find_scoring_network(spec, [cell for cell in to_train if reasons[cell.key] is None])
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "bench.json", asdict(spec))
