@@ -9,14 +9,14 @@ the counter's figure on real stacked images (``stacked_reference.json``) as the 
 table, each packed variant's final KL against DCGAN's: the difference of the means and its standard
 error (Welch's, from each side's sample variance), to say whether the trials so far separate them;
 then the same by rank, which one outlying trial cannot swing: how many of the variant's trials end
-above DCGAN's median, and the exact two-sided Mann-Whitney test (every way of splitting the pooled
-trials into groups of those sizes), for each packed variant and for all packed trials together.
+above DCGAN's median, and the exact two-sided Mann-Whitney test (over every way of splitting the
+pooled trials into groups of those sizes), for each packed variant and for all packed trials together.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -82,16 +82,23 @@ def differences(cells: dict[str, list[dict]]) -> list[str]:
 
 
 def mann_whitney(a: list[float], b: list[float]) -> tuple[float, float]:
-    """(share of the a-b pairs in which a's trial is the higher, ties counting half; exact two-sided p)."""
+    """(share of the a-b pairs in which a's trial is the higher, ties counting half; exact two-sided p).
+
+    Exact over every way of splitting the pooled trials into groups of these sizes, counted by rank sum
+    (doubled, so that tied mid-ranks stay whole numbers) rather than listed: 30 trials against 10 are
+    847 million splits, but at most a few thousand distinct sums."""
     pooled = sorted(a + b)
-    rank = {v: statistics.fmean(i + 1 for i, w in enumerate(pooled) if w == v) for v in pooled}  # mid-ranks for ties
-    ranks = [rank[v] for v in a + b]
-    offset = len(a) * (len(a) + 1) / 2
-    u = sum(rank[v] for v in a) - offset
-    centre = len(a) * len(b) / 2
-    splits = [sum(group) - offset for group in itertools.combinations(ranks, len(a))]
-    p = sum(abs(x - centre) >= abs(u - centre) - 1e-9 for x in splits) / len(splits)
-    return u / (len(a) * len(b)), p
+    doubled = {v: pooled.index(v) + 1 + len(pooled) - pooled[::-1].index(v) for v in pooled}  # first + last 1-based position
+    ways: list[Counter[int]] = [Counter({0: 1})] + [Counter() for _ in a]  # ways[k][s]: k trials with doubled rank sum s
+    for r in (doubled[v] for v in pooled):
+        for k in range(len(a), 0, -1):
+            for total, count in ways[k - 1].items():
+                ways[k][total + r] += count
+    observed = sum(doubled[v] for v in a)
+    centre = len(a) * (len(pooled) + 1)  # the doubled rank sum's mean under no difference
+    extreme = sum(count for total, count in ways[len(a)].items() if abs(total - centre) >= abs(observed - centre))
+    u = observed / 2 - len(a) * (len(a) + 1) / 2
+    return u / (len(a) * len(b)), extreme / sum(ways[len(a)].values())
 
 
 def rank_differences(cells: dict[str, list[dict]]) -> list[str]:
