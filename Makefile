@@ -74,7 +74,7 @@ bench-toy: $(STAMP)
 
 # PacGAN's Table 1 (VEEGAN's protocol), `--preset pacgan`: 10 trials of 400,000 steps on the ring and the
 # grid, each scored on its raw and its EMA generator. First the plain GAN rows (to reproduce: ring 6.3
-# modes / 98.2%, grid 17.3 / 94.8%), then the remedies as variants of the same setup. A trial trains 36-42
+# modes / 98.2%, grid 17.3 / 94.8%), then the remedies as variants of the same setup. A trial trains 35-42
 # steps a second on one CPU thread here (about 3 hours for 400,000 steps; 58 CPU-hours for the plain rows):
 # run these on a GPU, or in pieces (the bench resumes) with OMP_NUM_THREADS=1 per process on a loaded CPU
 # (two threads under contention ran 50x slower).
