@@ -357,7 +357,11 @@ def test_seeds_are_a_count_a_range_or_a_list(text, seeds) -> None:
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "9-5"], "runs backwards"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "1,1"], "names a seed twice"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "5-x"], "--seeds expects"),
-        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "nope=1"], "accepts nope"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "nope=1"],
+         "no architecture in the grid (mlp) accepts nope"),
+        # one argument for each architecture passes; a third that neither takes is named
+        (["--arch", "mlp,dcgan", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "g_hidden=8", "--arch-arg", "g_width=8",
+          "--arch-arg", "nope=1"], "no architecture in the grid (mlp, dcgan) accepts nope"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--time-budget", "3", "--lr-decay", "linear"], "give --steps"),
         # A plugin's own argument check, found before the grid's first cell trains, not at the bad cell's turn:
         # here a good cell (no trick) comes first, and the grid would have left a bench.json that refuses the fix.

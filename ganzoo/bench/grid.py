@@ -115,10 +115,10 @@ class BenchSpec:
         for variant in self.tricks:
             for trick in variant_tricks(variant):
                 registry.tricks.get(trick.name)
-        if self.arch_args:
-            accepted = [a for a in self.archs if set(self.arch_args) <= set(typed_args.parameters(registry.architectures.get(a)))]
-            if not accepted:
-                raise ConfigError(f"no architecture in the grid accepts {', '.join(self.arch_args)}")
+        # Each argument goes to the architectures (datasets) that take it, so each needs one taker in the grid.
+        for key in self.arch_args:
+            if not any(key in typed_args.parameters(registry.architectures.get(a)) for a in self.archs):
+                raise ConfigError(f"no architecture in the grid ({', '.join(self.archs)}) accepts {key}; see `ganzoo info ARCH`")
         for key in self.data_args:
             if not any(key in typed_args.parameters(registry.datasets.get(d)) for d in self.datasets):
                 raise ConfigError(f"no dataset in the grid ({', '.join(self.datasets)}) accepts {key}; see `ganzoo info DATASET`")
