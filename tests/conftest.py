@@ -33,6 +33,13 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """FID statistics the tests compute go to a folder of the test session, not the user's ~/.cache/ganzoo
+    (each test network has its own fingerprint, so every run would leave tens of MB there)."""
+    os.environ["GANZOO_CACHE"] = str(tmp_path_factory.mktemp("ganzoo-cache"))
+
+
 @pytest.fixture
 def fake_data():
     """The dataset spec every generated pair test trains on: tiny labelled 32 px images."""

