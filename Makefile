@@ -63,7 +63,7 @@ test-slow: $(STAMP) data
 	if [ $$rc = 5 ]; then echo "no tests are marked slow"; exit 0; fi; exit $$rc
 
 bench-throughput: $(STAMP) data
-	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/throughput.py --steps 110
 
 # The committed loss comparison on the 2D toys: every loss, 3 seeds, equal budget in generator steps.
 TOY_LOSSES := minimax,non-saturating,least-squares,wasserstein,wgan-gp,hinge,relativistic,relativistic-average,dragan

@@ -1,6 +1,6 @@
 """``make demo``: the zoo's pretrained generators, each loaded in one line, with no network needed.
 
-    python -m ganzoo.demo [--out-dir demo] [--n 64] [--seed 0] [--models PATTERN] [--max 4]
+    python -m ganzoo.demo [--out-dir demo] [--n 64] [--seed 0] [--models PATTERN] [--max N]
 
 Writes a grid per model (``demo/<id>.png``) and prints what each model is and how it scores.
 """
@@ -24,8 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=64, help="Samples per grid (default: 64).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default="*", help="fnmatch pattern on the zoo ids (default: all).")
-    parser.add_argument("--max", type=int, default=4, help="Show at most this many models (default: 4).")
+    parser.add_argument("--max", type=int, default=None, help="Show at most this many models (default: all).")
     args = parser.parse_args(argv)
+    if args.max is not None and args.max < 1:
+        parser.error(f"--max must be at least 1, got {args.max}")
 
     models = [m for m in shipped() if fnmatch.fnmatchcase(m.id, args.models)][: args.max]
     if not models:

@@ -17,8 +17,9 @@ import click
 @click.option("--endpoint", default=None, help="Hub endpoint (default: HF_ENDPOINT or https://huggingface.co).")
 def command(source: str, repo_id: str, private: bool, revision: str | None, create_pr: bool, license: str | None,
             include_discriminator: bool, token: str | None, commit_message: str | None, endpoint: str | None) -> None:
-    """Publish SOURCE (a training run or an exported model folder) to the Hub as REPO: config.json,
-    model.safetensors, README.md model card (rendered for REPO) and samples.png, in one commit."""
+    """Publish SOURCE (a training run or an exported model folder) to the Hub as REPO, in one commit: the
+    whole export (config.json, model.safetensors, the README.md model card rendered for REPO, samples.png,
+    figures/, and discriminator.safetensors where the export has one)."""
     from ..hub import push  # torch: deferred so `ganzoo --help` stays light
 
     url = push(source, repo_id, private=private, revision=revision, token=token, include_discriminator=include_discriminator,

@@ -40,7 +40,8 @@ if TYPE_CHECKING:  # annotations only: the trainer imports torch
               "recipe unless --from names another.")
 @engine_options
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest intact checkpoint; the learning "
-              "rates, --n-critic and tricks' arguments may change (recorded in config.json's resume_changes).")
+              "rates, their decay (--lr-decay-until), --n-critic, --g-steps and tricks' arguments may change (recorded in "
+              "config.json's resume_changes).")
 @click.option("--resume-from", default=None, metavar="CHECKPOINT",
               help="Continue the run in --out from this checkpoint folder (step-N, or its path) instead of the latest.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

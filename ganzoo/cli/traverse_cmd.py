@@ -16,7 +16,7 @@ import ganzoo  # its public names load torch on first use, so `ganzoo --help` st
 @click.option("--high", default=1.0, show_default=True, type=float, help="End of a continuous code's sweep.")
 @click.option("--out", default="traversal.png", show_default=True, type=click.Path(dir_okay=False), help="PNG to write.")
 @click.option("--raw", is_flag=True, help="Use the raw generator weights instead of the EMA average.")
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N (auto: CUDA when present).")
 def command(source: str, code: str, steps: int, rows: int, seed: int, low: float, high: float, out: str, raw: bool, device: str) -> None:
     """Sweep one latent code of SOURCE (a run directory or model) with all other inputs fixed.
 
