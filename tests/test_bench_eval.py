@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from ganzoo.bench import BenchSpec, grid, run_grid
-from ganzoo.bench.leaderboard import aggregate
+from ganzoo.bench.leaderboard import aggregate, samples_text
 from ganzoo.build import build_dataset
 from ganzoo.cli import cli, main
 from ganzoo.errors import ConfigError, DataUnavailableError
@@ -57,6 +57,7 @@ def test_grid_writes_results_leaderboard_and_plots_and_resumes(tmp_path) -> None
     board = (out / "leaderboard.md").read_text()
     assert "mlp/hinge" in board and "mlp/non-saturating" in board and "Refused combinations" in board
     assert "| mlp/hinge | raw |" in board and "| mlp/hinge | ema |" in board
+    assert "; 2500 generated points per toy metric. " in board  # what the toy metric scored, not --n-generated
     hinge_raw = next(line for line in board.splitlines() if "| mlp/hinge | raw |" in line).split(" | ")
     assert hinge_raw[-2] == "2" and "±" in hinge_raw[3]  # the seeds column, and a spread over those two seeds
     for name in ("toy-ring_modes_captured_vs_step.png", "toy-ring_modes_captured_vs_time.png", "toy-ring_samples.png", "images_per_second.png"):
@@ -70,6 +71,19 @@ def test_grid_writes_results_leaderboard_and_plots_and_resumes(tmp_path) -> None
     before = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/result.json")}
     run_grid(small_spec(), out, progress=False)
     assert before == {p: p.stat().st_mtime_ns for p in out.glob("cells/*/result.json")}
+
+
+@pytest.mark.parametrize(("datasets", "metrics", "expected"), [
+    (["toy-ring"], ["toy"], "2500 generated points per toy metric"),
+    (["toy-ring"], None, "2500 generated points per toy metric; 300 generated vs 400 real samples per Parzen metric"),
+    (["fashion-mnist"], ["fid", "class-histogram"],
+     "300 generated samples per classifier metric; 300 generated vs 400 real samples per image metric"),
+    (["toy-ring", "fashion-mnist"], None, "2500 generated points per toy metric; 300 generated samples per classifier "
+     "metric; 300 generated vs 400 real samples per image or Parzen metric"),
+])
+def test_the_leaderboard_says_how_many_samples_each_metric_family_scored(datasets, metrics, expected) -> None:
+    spec = {"datasets": datasets, "metrics": metrics, "n_generated": 300, "n_real": 400}
+    assert samples_text(spec) == expected
 
 
 class _BarRecord:

@@ -9,7 +9,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..metric_catalog import METRICS, ranking
+from ..evaluation import choose_metrics
+from ..metric_catalog import CLASSIFIER_FAMILIES, IMAGE_FAMILIES, METRICS, ranking
+from ..metrics.toy import DEFAULT_TOY_SAMPLES
 from ..safeio import write_atomic
 from .presets import PRESETS
 from .records import budget_text, figure_text, summary_results
@@ -59,14 +61,32 @@ GENERATOR_NOTE = ("The generator column says which weights a row's figures are o
 RAW_ONLY_NOTE = "These runs keep no EMA of the generator: every figure is of the raw generator, the weights the optimizer trains."
 
 
+def samples_text(spec: dict[str, Any]) -> str:
+    """How many samples a grid's figures are measured on, for the metric families its datasets get: the
+    toy metric always scores 2,500 generated points (the published protocol), a classifier metric
+    --n-generated images, an image or Parzen metric --n-generated against --n-real."""
+    chosen = {family for dataset in spec.get("datasets") or [] for family in choose_metrics(dataset, spec.get("metrics"))}
+    n_generated, n_real = spec.get("n_generated", "?"), spec.get("n_real", "?")
+    parts = []
+    if "toy" in chosen:
+        parts.append(f"{DEFAULT_TOY_SAMPLES} generated points per toy metric")
+    if chosen & set(CLASSIFIER_FAMILIES):
+        parts.append(f"{n_generated} generated samples per classifier metric")
+    if chosen & {*IMAGE_FAMILIES, "parzen"}:
+        parts.append(f"{n_generated} generated vs {n_real} real samples per "
+                     + ("image or Parzen metric" if chosen & set(IMAGE_FAMILIES) and "parzen" in chosen
+                        else "Parzen metric" if "parzen" in chosen else "image metric"))
+    return "; ".join(parts)
+
+
 def markdown(summary: dict[str, Any]) -> str:
     tables = aggregate(summary_results(summary))
     spec = summary["spec"]
     budget = budget_text(spec)
     preset = f" (preset `{spec['preset']}`)" if spec.get("preset") else ""
+    samples = f"; {samples_text(spec)}" if samples_text(spec) else ""
     lines = ["# ganzoo bench leaderboard", "",
-             f"Budget per cell{preset}: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}; "
-             f"{spec['n_generated']} generated vs {spec['n_real']} real samples per image metric. "
+             f"Budget per cell{preset}: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}{samples}. "
              "Figures are mean ± std over the seeds a row has (its seeds column) at the end of the budget; the protocol of every figure is in each cell's result.json.",
              "", RAW_ONLY_NOTE if "ema" in spec and spec["ema"] is None else GENERATOR_NOTE, ""]
     if spec.get("preset") in PRESETS:
