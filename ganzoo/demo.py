@@ -11,6 +11,7 @@ import fnmatch
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import ganzoo
 from ganzoo.cards import summarize
@@ -18,16 +19,34 @@ from ganzoo.errors import GanzooError
 from ganzoo.zoo import model_cards_dir, shipped
 
 
+PROG = "python -m ganzoo.demo"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Bad arguments are one line that says where the help is, as the ``ganzoo`` commands say them."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see {PROG} --help\n")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _OneLineParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out-dir", default="demo", help="Folder for the grids (default: demo).")
-    parser.add_argument("--n", type=int, default=64, help="Samples per grid (default: 64).")
+    parser.add_argument("--n", type=_at_least_one, default=64, help="Samples per grid (default: 64).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default="*", help="fnmatch pattern on the zoo ids (default: all).")
-    parser.add_argument("--max", type=int, default=None, help="Show at most this many models (default: all).")
+    parser.add_argument("--max", type=_at_least_one, default=None, help="Show at most this many models (default: all).")
     args = parser.parse_args(argv)
-    if args.max is not None and args.max < 1:
-        parser.error(f"--max must be at least 1, got {args.max}")
 
     models = [m for m in shipped() if fnmatch.fnmatchcase(m.id, args.models)][: args.max]
     if not models:
@@ -43,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         except GanzooError as exc:  # e.g. a model whose plugin package is not installed: show the others
             print(f"skipped {m.id}: {exc}", file=sys.stderr)
             continue
+        except OSError as exc:  # the grids' folder cannot be written: every other model would fail the same way
+            print(f"error: cannot write {m.id}'s grid into {args.out_dir} ({exc.strerror or exc}); pass another --out-dir",
+                  file=sys.stderr)
+            return 1
         print(f"loaded {m.id} from {G.origin} in {loaded:.1f} s; wrote a grid of {args.n} samples (seed {args.seed}) to {path}")
         print(summarize(m.folder))
         print()

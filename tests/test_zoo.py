@@ -343,3 +343,24 @@ def test_demo_writes_a_grid_per_zoo_model_without_network(cards: Path, tmp_path:
     assert "loaded tiny-d from model_cards" in out and "fid" in out.lower()
     assert [p.name for p in tmp_path.iterdir()] == ["tiny-d.png"]
     assert demo.main(["--out-dir", str(tmp_path), "--models", "nothing*"]) == 1
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--max", "0"], "error: argument --max: must be at least 1, got 0; see python -m ganzoo.demo --help"),
+    (["--n", "x"], "error: argument --n: 'x' is not a whole number; see python -m ganzoo.demo --help"),
+    (["--bogus"], "error: unrecognized arguments: --bogus; see python -m ganzoo.demo --help"),
+])
+def test_demo_bad_arguments_are_one_line(args: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(args)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == expected + "\n"
+
+
+def test_demo_into_a_folder_it_cannot_write_is_one_line(cards: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("kept")
+    assert demo.main(["--out-dir", str(taken), "--n", "4"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write tiny-d's grid into ") and err.count("\n") == 1 and "another --out-dir" in err
+    assert taken.read_text() == "kept"
