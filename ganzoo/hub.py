@@ -25,6 +25,7 @@ into a model is ganzoo/loading.py's job; ``ganzoo.load`` (ganzoo/api.py) does bo
 """
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import tempfile
@@ -240,14 +241,23 @@ def locate(source: str | os.PathLike[str], *, revision: str | None = None, need_
     if isinstance(source, os.PathLike) or _looks_like_path(text.partition("@")[0]):
         raise ModelNotFoundError(f"folder {path} does not exist")
     repo_id, revision = _split_revision(text, revision)
+    unknown_name = None  # a bare name the checkout does not ship: perhaps a newer zoo model, perhaps a typo
     if "/" not in repo_id:
         zoo = _zoo_copy(repo_id)
         if zoo is not None and revision is None:
             return zoo, f"model_cards ({zoo})"
+        unknown_name = repo_id if zoo is None else None
         repo_id = f"{ZOO_ORG}/{repo_id}"
-    folder, where = _from_hub(repo_id, revision, need_weights=need_weights, ema=ema, discriminator=discriminator,
-                              cache_dir=cache_dir, local_files_only=local_files_only, endpoint=endpoint, token=token)
-    return folder, where
+    try:
+        return _from_hub(repo_id, revision, need_weights=need_weights, ema=ema, discriminator=discriminator,
+                         cache_dir=cache_dir, local_files_only=local_files_only, endpoint=endpoint, token=token)
+    except HubError as exc:
+        if unknown_name is None:
+            raise
+        close = difflib.get_close_matches(unknown_name, zoo_models(), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise type(exc)(f"no zoo model named {unknown_name!r} ships with ganzoo ({hint}`ganzoo zoo` lists them), and "
+                        f"looking for {repo_id} on the Hub failed: {exc}") from None
 
 
 # -- publishing ------------------------------------------------------------------------------------------------

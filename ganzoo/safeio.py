@@ -134,7 +134,7 @@ def read_safetensors(path: str | Path, device: str | torch.device = "cpu") -> tu
     """Tensors and metadata of a safetensors file; a one-line :class:`CheckpointError` otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file {path} {_why_not_a_file(path)}")
+        raise CheckpointError(f"weights file {path} {_why_not_a_file(path)}; re-download, re-export or re-save it")
     problem = sniff(path)
     if problem:
         raise CheckpointError(f"{path} is {problem}; ganzoo only loads .safetensors weights, never pickles")

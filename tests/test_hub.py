@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -499,6 +500,36 @@ def test_cli_push_without_network(run: Path, unreachable_hub: str, capsys: pytes
     code, out, err = run_cli(["push", str(run), "--repo", "org/tiny"], capsys)
     assert code == 1 and "Traceback" not in err
     assert err.count("\n") == 1 and err.startswith("error: could not reach the Hub")
+
+
+def test_cli_says_once_that_it_waits_for_the_hub_and_names_the_zoo_model_a_typo_meant(
+    zoo: Path, unreachable_hub: str, backoff_waits: list[float], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GANZOO_DEBUG", raising=False)
+    passed: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = passed.append  # what reaches huggingface_hub's own handlers
+    http_log = logging.getLogger("huggingface_hub.utils._http")
+    http_log.addHandler(handler)
+    try:
+        code, _, err = run_cli(["sample", "dcgan-fashion-mnst", "-n", "4", "--device", "cpu"], capsys)
+    finally:
+        http_log.removeHandler(handler)
+    assert code == 1 and len(backoff_waits) == 5  # huggingface_hub still retried, but said nothing of it
+    assert not [r for r in passed if "Retry" in r.getMessage() or "thrown while requesting" in r.getMessage()]
+    notice, error = err.splitlines()
+    assert notice.startswith("ganzoo: the Hub did not answer (") and "HF_HUB_OFFLINE=1" in notice
+    assert error.startswith("error: no zoo model named 'dcgan-fashion-mnst' ships with ganzoo (did you mean dcgan-fashion-mnist? "
+                            "`ganzoo zoo` lists them), and looking for ganzoo/dcgan-fashion-mnst on the Hub failed: could not reach")
+    assert not http_log.filters  # the command removed its filter: the library's logging is as it was
+
+
+def test_an_unknown_bare_name_offline_names_the_zoo(zoo: Path, offline_cache: Path) -> None:
+    with pytest.raises(HubUnreachableError) as info:
+        load("no-such-gan")
+    message = str(info.value)
+    assert message.startswith("no zoo model named 'no-such-gan' ships with ganzoo (`ganzoo zoo` lists them)")
+    assert "not in the HF cache" in message and "\n" not in message
 
 
 def test_errors_are_ganzoo_errors() -> None:

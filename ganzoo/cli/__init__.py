@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import logging
 import os
 import sys
 from typing import Any
@@ -59,10 +60,38 @@ def command_line() -> list[str]:
     return list(obj.get("argv", [])) if isinstance(obj, dict) else []
 
 
+# huggingface_hub logs each retry of a request the Hub did not answer (two lines a try, five tries
+# over about 23 s when the cache lacks the file); the command says it once and then its own error.
+HUB_HTTP_LOGGER = "huggingface_hub.utils._http"
+
+
+class HubRetryNotice(logging.Filter):
+    """Swallows huggingface_hub's retry warnings; the first becomes one line that says why the
+    command waits and how to skip the wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if " thrown while requesting " not in message and not message.startswith(("Retrying in ", "Rate limited.")):
+            return True
+        if not self.said and " thrown while requesting " in message:
+            self.said = True
+            reason = one_line(message.partition(" thrown while requesting ")[0].strip("'"))[:120]
+            click.echo(f"ganzoo: the Hub did not answer ({reason}); huggingface_hub retries for up to about 25 s "
+                       "(HF_HUB_OFFLINE=1 uses only the local cache)", err=True)
+        return False
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: GanzooError and other expected failures become one line and exit code 1."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("GANZOO_DEBUG") not in (None, "", "0")
+    notice = HubRetryNotice()
+    if not debug:  # a logger by name: `ganzoo list` still imports neither huggingface_hub nor torch
+        logging.getLogger(HUB_HTTP_LOGGER).addFilter(notice)
     try:
         return cli.main(args=args, standalone_mode=False, obj={"argv": args})
     except click.exceptions.Abort:
@@ -91,6 +120,8 @@ def main(argv: list[str] | None = None) -> Any:
             raise
         click.echo(f"internal error: {one_line(f'{type(exc).__name__}: {exc}')} (run with --debug for the traceback and report it)", err=True)
         sys.exit(1)
+    finally:
+        logging.getLogger(HUB_HTTP_LOGGER).removeFilter(notice)
 
 
 def describe_os_error(exc: BaseException) -> str:
