@@ -170,6 +170,18 @@ def test_cli_card(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert ModelCard(out).data.eval_results[0].metric_value == pytest.approx(12.345)
     main(["card", str(run), "--out", str(tmp_path / "card.md")])
     assert "model-index" in (tmp_path / "card.md").read_text()
+    main(["card", str(run), "--model-id", "org/y", "--out", str(tmp_path / "card.md")])  # a card written before is rewritten
+    assert "org/y" in (tmp_path / "card.md").read_text()
+    capsys.readouterr()
+    notes = tmp_path / "notes.md"
+    notes.write_text("# my notes\n")
+    with pytest.raises(SystemExit) as info:
+        main(["card", str(run), "--out", str(notes)])
+    err = capsys.readouterr().err
+    assert info.value.code == 1 and err == f"error: {notes} exists and is not a ganzoo model card; pass --force to replace it, or choose another --out\n"
+    assert notes.read_text() == "# my notes\n"
+    main(["card", str(run), "--out", str(notes), "--force"])
+    assert "model-index" in notes.read_text()
     capsys.readouterr()
     with pytest.raises(SystemExit) as info:
         main(["card", str(tmp_path / "nowhere")])
