@@ -9,6 +9,7 @@ every noise dimension ``z1, z2, ...`` by default, InfoGAN's ``c1, c2, ...`` befo
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -75,6 +76,8 @@ def traverse(
         raise ConfigError(f"{type(g).__name__} has no latent codes to traverse")
     if steps < 1 or rows < 1:
         raise ConfigError(f"steps and rows must be positive, got steps={steps}, rows={rows}")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ConfigError(f"the sweep's ends must be finite numbers, got low={low}, high={high}")
     target = _find(codes, code)
     device = next(g.parameters()).device
     dtype = next(g.parameters()).dtype

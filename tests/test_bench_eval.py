@@ -403,7 +403,7 @@ def test_a_grid_builds_each_dataset_once_to_check_its_cells(monkeypatch) -> None
     assert len(reasons) == 8
 
 
-@pytest.mark.parametrize("text,seeds", [("3", [0, 1, 2]), ("5-9", [5, 6, 7, 8, 9]), ("7-7", [7]), ("0,4", [0, 4]), ("1,", [1])])
+@pytest.mark.parametrize("text,seeds", [("3", [0, 1, 2]), ("5-9", [5, 6, 7, 8, 9]), ("7-7", [7]), ("0,4", [0, 4]), ("1,", [1]), ("0,", [0]), ("0-0", [0])])
 def test_seeds_are_a_count_a_range_or_a_list(text, seeds) -> None:
     from ganzoo.cli.bench_cmd import _seeds
 
@@ -419,6 +419,7 @@ def test_seeds_are_a_count_a_range_or_a_list(text, seeds) -> None:
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "9-5"], "runs backwards"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "1,1"], "names a seed twice"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "5-x"], "--seeds expects"),
+        (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--seeds", "0"], "for seed 0 alone give '0,'"),
         (["--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "nope=1"],
          "no architecture in the grid (mlp) accepts nope"),
         # one argument for each architecture passes; a third that neither takes is named

@@ -59,6 +59,14 @@ def test_cli_traverse_of_an_unknown_code_is_a_one_line_error(unknown: str, tmp_p
     assert not png.exists()
 
 
+@pytest.mark.parametrize(("end", "value"), [("--high", "nan"), ("--low", "-inf")])
+def test_cli_traverse_refuses_an_end_that_is_not_a_finite_number(end: str, value: str, tmp_path, capsys) -> None:
+    png = tmp_path / "x.png"
+    code, _, err = run_cli(["traverse", ZOO_DCGAN, "--code", "z1", end, value, "--out", str(png)], capsys)
+    assert code == 1 and err.count("\n") == 1 and "the sweep's ends must be finite numbers" in err
+    assert not png.exists()
+
+
 def test_short_runs_of_codes_are_listed_in_full() -> None:
     g = ganzoo.create("dcgan", latent_dim=3, g_width=8, d_width=8).generator
     with pytest.raises(ConfigError, match=r"has z1, z2, z3$"):

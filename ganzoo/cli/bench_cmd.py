@@ -31,6 +31,8 @@ def _seeds(text: str | None) -> list[int] | None:
     if text is None:
         return None
     ranged = "," not in text and "-" in text
+    if "," not in text and text.strip().isdigit() and int(text) == 0:
+        raise ConfigError("--seeds 0 is a count of no seeds; for seed 0 alone give '0,' (a list) or 0-0")
     try:
         if "," not in text and text.strip().isdigit():
             return list(range(int(text)))
