@@ -473,6 +473,19 @@ def test_eval_prints_figures_with_protocol_and_saves(tmp_path) -> None:
     assert parzen["protocol"]["n_generated"] == 300 and parzen["protocol"]["sigma"] > 0
 
 
+def test_eval_save_of_a_model_not_in_a_local_folder_is_refused_before_scoring(monkeypatch, capsys) -> None:
+    import ganzoo
+
+    def no_load(*_: object, **__: object) -> None:
+        raise AssertionError("loaded and scored before refusing --save")
+
+    monkeypatch.setattr(ganzoo, "load", no_load)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", "dcgan-fashion-mnist", "--save"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("error: --save needs SOURCE to be a local run or model folder")
+
+
 def test_eval_refuses_image_metrics_on_points(tmp_path) -> None:
     run = _tiny_toy_run(tmp_path)
     with pytest.raises(SystemExit) as exit_info:

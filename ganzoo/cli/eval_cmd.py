@@ -38,6 +38,8 @@ def command(source, metrics_text, dataset, data_arg, split, n_generated, n_real,
     """
     from ..evaluation import save_results, score  # torch: deferred so `ganzoo --help` stays light
 
+    if save and not Path(source).is_dir():  # said before the scoring, which may take an hour
+        raise click.UsageError("--save needs SOURCE to be a local run or model folder")
     G = ganzoo.load(source, device=device)
     device = str(G.device)  # "auto" resolved by load; score wants a torch device name
     if dataset is None:
@@ -62,7 +64,4 @@ def command(source, metrics_text, dataset, data_arg, split, n_generated, n_real,
                 shown_protocol = r["protocol"]
                 click.echo("    protocol: " + ", ".join(f"{k}={v}" for k, v in r["protocol"].items() if k != "sigma_grid"))
     if save:
-        folder = Path(source)
-        if not folder.is_dir():
-            raise click.UsageError("--save needs SOURCE to be a local run or model folder")
-        click.echo(f"saved to {save_results(folder, scored)}")
+        click.echo(f"saved to {save_results(Path(source), scored)}")
