@@ -2,6 +2,7 @@
 the settings a resume may change are all derived from those declarations."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -151,3 +152,21 @@ def test_fixed_length_tuples_are_counted_and_open_ones_are_not() -> None:
 def test_bench_uses_the_train_defaults() -> None:
     spec = BenchSpec(archs=["mlp"], losses=["hinge"], datasets=["toy-ring"], seeds=[0])
     assert (spec.steps, spec.batch_size, spec.device, spec.ema) == tuple(default(n) for n in ("steps", "batch_size", "device", "ema"))
+
+
+def test_a_resume_needs_only_out_and_keeps_the_runs_own_settings(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    first = ["train", "--arch", "mlp", "--loss", "hinge", "--dataset", "toy-ring", "--arch-arg", "g_hidden=8",
+             "--arch-arg", "d_hidden=8", "--batch-size", "16", "--steps", "2", "--device", "cpu", "--quiet", "--out", str(run)]
+    assert run_cli(first, capsys)[0] == 0
+    code, out, err = run_cli(["train", "--resume", "--out", str(run), "--steps", "4", "--lr-g", "1e-3", "--quiet"], capsys)
+    assert code == 0, err
+    assert "changed on resume: lr_g 0.0002 -> 0.001" in out and "trained mlp/hinge to step 4" in out
+    saved = TrainConfig.from_json(json.loads((run / "config.json").read_text()))
+    assert (saved.batch_size, saved.steps, saved.lr_g, saved.arch.args["g_hidden"]) == (16, 4, 1e-3, [8])
+    # a setting a resume may not change is refused as it is with the whole command
+    code, _, err = run_cli(["train", "--resume", "--out", str(run), "--steps", "6", "--batch-size", "7", "--quiet"], capsys)
+    assert code == 1 and "--resume with different settings (batch_size 16 -> 7)" in err
+    code, _, err = run_cli(["train", "--resume", "--out", str(tmp_path / "none"), "--steps", "6"], capsys)
+    assert code == 1 and err == (f"error: nothing to resume: {tmp_path / 'none'} holds no training run (no checkpoints/); "
+                                 "give --arch and --loss without --resume to start one there\n")

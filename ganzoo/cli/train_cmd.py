@@ -11,7 +11,7 @@ from click.core import ParameterSource
 from ..args import parse_pairs
 from ..build import PluginSpec
 from ..engine.config import TrainConfig
-from ..errors import ConfigError, one_line
+from ..errors import CheckpointError, ConfigError, one_line
 from . import command_line
 from .options import engine_options, trick_specs
 
@@ -39,7 +39,8 @@ if TYPE_CHECKING:  # annotations only: the trainer imports torch
               "--include-discriminator, or run, to fine-tune it (e.g. on --dataset imagefolder); its config is the "
               "recipe unless --from names another.")
 @engine_options
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest intact checkpoint; the learning "
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest intact checkpoint, with the settings "
+              "it was trained with (`ganzoo train --resume --out RUN --steps N` trains it further); the learning "
               "rates, their decay (--lr-decay-until), --n-critic, --g-steps and tricks' arguments may change (recorded in "
               "config.json's resume_changes).")
 @click.option("--resume-from", default=None, metavar="CHECKPOINT",
@@ -66,7 +67,12 @@ def command(arch: str | None, loss: str | None, dataset: str, data_dir: str | No
         raise ConfigError(f"--data-dir {data_dir} is not a directory")
     arch_args, loss_args = parse_pairs(arch_arg, "--arch-arg"), parse_pairs(loss_arg, "--loss-arg")
     source = recipe_from or init_from
-    if source is None:
+    given = {name: value for name, value in settings.items() if _was_given(name)}
+    if source is None and (resume or resume_from) and arch is None and loss is None:
+        # A resume needs only --out: the run's own settings, with the options given here on top.
+        config = _own_config(Path(out), given, dataset=dataset if _was_given("dataset") else None, data_args=data_args,
+                             tricks=trick_specs(tricks) or None)
+    elif source is None:
         if arch is None or loss is None:
             raise ConfigError("--arch and --loss are required, unless --from or --init-from names a model to start from "
                               "(see `ganzoo zoo`)")
@@ -74,7 +80,6 @@ def command(arch: str | None, loss: str | None, dataset: str, data_dir: str | No
                              dataset=PluginSpec(dataset, data_args), tricks=trick_specs(tricks),
                              **settings)  # the engine options, named as TrainConfig's fields
     else:
-        given = {name: value for name, value in settings.items() if _was_given(name)}
         config = _recipe(source, given, arch=arch, arch_args=arch_args, loss=loss, loss_args=loss_args,
                          dataset=dataset if _was_given("dataset") else None, data_args=data_args,
                          tricks=trick_specs(tricks) or None, settings=given)
@@ -93,6 +98,23 @@ def _was_given(name: str) -> bool:
     than leaving it at its default: only those override a recipe."""
     source = click.get_current_context().get_parameter_source(name)
     return source not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
+def _own_config(run_dir: Path, given: dict[str, Any], **overrides: Any) -> TrainConfig:
+    """The settings ``run_dir`` was trained with, under the options given to its resume."""
+    from ..layout import is_run
+    from ..loading import run_config
+    from ..recipe import override
+
+    if not is_run(run_dir):
+        raise CheckpointError(f"nothing to resume: {run_dir} holds no training run (no checkpoints/); give --arch and --loss "
+                              "without --resume to start one there")
+    try:
+        saved = TrainConfig.from_json(run_config(run_dir))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise CheckpointError(f"{run_dir / 'config.json'} is not a ganzoo run config; restore it, or start a new run with "
+                              "another --out") from None
+    return override(saved, settings=given, **overrides)
 
 
 def _recipe(source: str, given: dict[str, Any], **overrides: Any) -> TrainConfig:
