@@ -522,3 +522,17 @@ def test_eval_inception_score_with_a_user_classifier(tmp_path) -> None:
     with torch.no_grad():
         logits = classifier(load_run(run).sample(40, seed=0))
     assert values["is_mean"] == pytest.approx(inception_score_from_logits(logits).mean, rel=1e-6)
+
+
+def test_a_rerun_naming_only_out_resumes_the_grid_with_its_saved_settings(tmp_path, capsys) -> None:
+    out = tmp_path / "b"
+    assert small_bench(out, "--seeds", "1", "--steps", "4", "--evals", "2", "--quiet").exit_code == 0
+    before = (out / "cells" / "mlp__hinge__toy-ring__s0" / "result.json").stat().st_mtime_ns
+    main(["bench", "--out", str(out), "--finished-only", "--quiet", "--device", "cpu"])
+    printed = capsys.readouterr().out
+    assert "| mlp/hinge | raw |" in printed and "2 results (ema, raw generators)" in printed
+    assert (out / "cells" / "mlp__hinge__toy-ring__s0" / "result.json").stat().st_mtime_ns == before
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", "--out", str(tmp_path / "empty"), "--quiet"])
+    assert stopped.value.code == 1
+    assert "--arch is required (or give --preset: pacgan, lucic, pacgan-stacked; or --out alone" in capsys.readouterr().err

@@ -199,7 +199,7 @@ def resolve(name: str | None, given: dict[str, Any], built_in: dict[str, Any] | 
         values["steps"] = None  # a time budget given replaces the default or preset step budget
     for option, key in (("--arch", "archs"), ("--loss", "losses"), ("--dataset", "datasets")):
         if not values.get(key):
-            raise ConfigError(f"{option} is required (or give --preset: {', '.join(PRESETS)})")
+            raise ConfigError(f"{option} is required (or give --preset: {', '.join(PRESETS)}; or --out alone, a folder holding a grid to resume)")
     if name:
         values["preset"] = name
     return values

