@@ -1,6 +1,7 @@
 """``ganzoo bench``: train and score a grid of variants side by side into a leaderboard."""
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,7 @@ def _names(text: str | None, option: str) -> list[str] | None:
 
 def _saved_settings(out: Path) -> dict[str, Any] | None:
     """The settings of the grid in ``out`` (its bench.json), for a rerun that names no grid; None when there is none."""
-    from dataclasses import fields
-
-    from ..bench import BenchSpec
+    from ..bench import BenchSpec  # torch: deferred so `ganzoo --help` stays light
     from ..safeio import read_json
 
     if not (out / "bench.json").is_file():

@@ -102,7 +102,7 @@ def _was_given(name: str) -> bool:
 
 def _own_config(run_dir: Path, given: dict[str, Any], **overrides: Any) -> TrainConfig:
     """The settings ``run_dir`` was trained with, under the options given to its resume."""
-    from ..layout import is_run
+    from ..layout import is_run  # these import torch: deferred so `ganzoo train --help` stays light
     from ..loading import run_config
     from ..recipe import override
 
