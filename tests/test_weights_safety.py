@@ -118,7 +118,18 @@ def _not_json(folder: Path) -> None:
     (folder / "config.json").write_text("{not json")
 
 
+def _missing_file(folder: Path) -> None:
+    (folder / "model.safetensors").unlink()
+
+
+def _folder_in_its_place(folder: Path) -> None:
+    (folder / "model.safetensors").unlink()
+    (folder / "model.safetensors").mkdir()
+
+
 CASES = {
+    "missing file": (_missing_file, ["does not exist", "re-download, re-export or re-save it"]),
+    "folder in its place": (_folder_in_its_place, ["is not a regular file", "re-download"]),
     "pickle": (_pickle, ["a Python pickle", "never pickles"]),
     "torch.save zip": (_torch_save, ["zip archive", "only loads .safetensors"]),
     "truncated": (_truncated, ["corrupt or truncated", "re-download"]),
