@@ -79,14 +79,19 @@ def samples_text(spec: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def samples_clause(spec: dict[str, Any]) -> str:
+    """:func:`samples_text` as the end of the budget sentence ("; ..."), or nothing when it is empty."""
+    text = samples_text(spec)
+    return f"; {text}" if text else ""
+
+
 def markdown(summary: dict[str, Any]) -> str:
     tables = aggregate(summary_results(summary))
     spec = summary["spec"]
     budget = budget_text(spec)
     preset = f" (preset `{spec['preset']}`)" if spec.get("preset") else ""
-    samples = f"; {samples_text(spec)}" if samples_text(spec) else ""
     lines = ["# ganzoo bench leaderboard", "",
-             f"Budget per cell{preset}: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}{samples}. "
+             f"Budget per cell{preset}: {budget}, batch {spec['batch_size']}, seeds {spec['seeds']}{samples_clause(spec)}. "
              "Figures are mean ± std over the seeds a row has (its seeds column) at the end of the budget; the protocol of every figure is in each cell's result.json.",
              "", RAW_ONLY_NOTE if "ema" in spec and spec["ema"] is None else GENERATOR_NOTE, ""]
     if spec.get("preset") in PRESETS:

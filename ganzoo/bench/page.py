@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import ConfigError, GanzooError
 from ..metric_catalog import BY_KEY, METRICS, display_name, ranking
 from ..safeio import read_json, write_atomic
-from .leaderboard import samples_text
+from .leaderboard import samples_clause
 from .records import Cell, budget_text, figure_text
 from .svg_chart import PALETTE, Series, line_chart
 
@@ -149,8 +149,7 @@ def _budget(spec: dict[str, Any]) -> str:
     budget = budget_text(spec)
     if not budget:
         return ""
-    samples = f"; {samples_text(spec)}" if samples_text(spec) else ""
-    return f"Budget per cell: {budget}, batch {spec.get('batch_size', '?')}, seeds {spec.get('seeds', '?')}{samples}."
+    return f"Budget per cell: {budget}, batch {spec.get('batch_size', '?')}, seeds {spec.get('seeds', '?')}{samples_clause(spec)}."
 
 
 def cell_folder(result: dict[str, Any]) -> str:
